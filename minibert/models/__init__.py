@@ -1,0 +1,15 @@
+"""Models with KerasHub's names: backbones, tasks and their bases."""
+from minibert.models.backbone import Backbone
+from minibert.models.bert.bert_backbone import BertBackbone
+from minibert.models.bert.bert_masked_lm import BertMaskedLM
+from minibert.models.bert.bert_text_classifier import BertTextClassifier
+from minibert.models.distil_bert.distil_bert_backbone import DistilBertBackbone
+from minibert.models.distil_bert.distil_bert_masked_lm import DistilBertMaskedLM
+from minibert.models.distil_bert.distil_bert_text_classifier import DistilBertTextClassifier
+from minibert.models.masked_lm import MaskedLM
+from minibert.models.task import Task
+from minibert.models.text_classifier import TextClassifier
+
+# KerasHub's aliases.
+BertClassifier = BertTextClassifier
+DistilBertClassifier = DistilBertTextClassifier
