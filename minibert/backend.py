@@ -98,7 +98,7 @@ def _numpy_erf(x):
     out_dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
     v = x.astype(np.float64, copy=False)
     a = np.abs(v)
-    out = np.sign(v)                                            # |x| >= 6: erf = +-1
+    out = np.sign(v, out=np.empty_like(v))                      # |x| >= 6: erf = +-1
     small = a <= _SERIES_LIMIT
     middle = (a > _SERIES_LIMIT) & (a < _SATURATION)
     if small.any():
