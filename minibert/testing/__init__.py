@@ -1,0 +1,1 @@
+"""Helpers for tests and tutorials: gradient checks, a device-like test backend."""
