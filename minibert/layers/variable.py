@@ -1,4 +1,6 @@
 """Variable: one named weight array, its gradient, and whether training may change it."""
+import numpy as np
+
 from minibert import backend
 
 
@@ -45,16 +47,19 @@ class Variable:
     def size(self):
         return int(self.value.size)
 
-    def add_grad(self, grad):
+    def add_grad(self, grad, owned=False):
         """Add ``grad`` into ``self.grad`` (a tied weight collects several gradients).
 
         Frozen variables ignore it; callers check ``trainable`` first to skip the work.
+        ``owned=True`` says that nobody else holds ``grad`` (a fresh result of a backward op):
+        the first gradient is then kept as it is instead of copied.
         """
         if not self.trainable:
             return
+        same_dtype = grad.dtype == self.value.dtype
         grad = grad.astype(self.value.dtype, copy=False)
         if self.grad is None:
-            self.grad = grad.copy()
+            self.grad = grad if owned or not same_dtype else grad.copy()
         else:
             self.grad += grad
 
@@ -67,8 +72,8 @@ class Variable:
         self.value = value.astype(self.value.dtype, copy=True)
 
     def numpy(self):
-        """The value as a host numpy.ndarray."""
-        return backend.to_numpy(self.value)
+        """A host numpy.ndarray copy of the value (later updates do not change it)."""
+        return np.array(backend.to_numpy(self.value))
 
     def __repr__(self):
         return f"<Variable path={self.path!r} shape={self.shape} dtype={self.dtype}>"

@@ -7,10 +7,12 @@ entirely: frozen layers cost no gradient work.
 """
 from minibert.layers.layer import Layer
 from minibert.models.preset_methods import PresetMethods
+from minibert.training.trainer import Trainer
 
 
-class Task(PresetMethods, Layer):
-    """Base class of every task model.
+class Task(Trainer, PresetMethods, Layer):
+    """Base class of every task model: ``compile``, ``fit``, ``evaluate``, ``predict`` and
+    ``loss_and_gradients`` come from ``Trainer``.
 
     Class attributes set by subclasses: ``backbone_cls``, ``preprocessor_cls``.
     """
