@@ -1,5 +1,5 @@
 """minibert: KerasHub's BERT family from scratch on NumPy (CuPy on a GPU)."""
-from minibert import layers, models, ops, utils
+from minibert import layers, models, ops, presets, utils
 from minibert.training import callbacks, losses, metrics, optimizers
 from minibert.backend import get_backend, set_backend
 from minibert.dtype_policies import set_dtype_policy

@@ -101,7 +101,8 @@ class Backbone(PresetMethods, Layer):
         from minibert.presets.loader import load_backbone
         return load_backbone(cls, preset, load_weights=load_weights, **kwargs)
 
-    def save_to_preset(self, preset_dir):
-        """Write a KerasHub preset directory (config.json, metadata.json, model.weights.h5)."""
+    def save_to_preset(self, preset_dir, max_shard_size=10):
+        """Write a KerasHub preset directory (config.json, metadata.json, model.weights.h5;
+        weights over ``max_shard_size`` GB are sharded, as KerasHub does)."""
         from minibert.presets.saver import save_backbone
-        save_backbone(self, preset_dir)
+        save_backbone(self, preset_dir, max_shard_size=max_shard_size)

@@ -53,8 +53,8 @@ class Task(Trainer, PresetMethods, Layer):
         from minibert.presets.loader import load_task
         return load_task(cls, preset, load_weights=load_weights, **kwargs)
 
-    def save_to_preset(self, preset_dir):
+    def save_to_preset(self, preset_dir, max_shard_size=10):
         """Write a KerasHub preset directory (task.json, task.weights.h5, the backbone files,
         and the preprocessor's files when there is one)."""
         from minibert.presets.saver import save_task
-        save_task(self, preset_dir)
+        save_task(self, preset_dir, max_shard_size=max_shard_size)
