@@ -1,11 +1,15 @@
 """minibert: KerasHub's BERT family from scratch on NumPy (CuPy on a GPU)."""
-from minibert import layers, models, ops, presets, utils
+from minibert import layers, models, ops, presets, tokenizers, utils
 from minibert.training import callbacks, losses, metrics, optimizers
 from minibert.backend import get_backend, set_backend
 from minibert.dtype_policies import set_dtype_policy
 from minibert.models import (Backbone, BertBackbone, BertClassifier, BertMaskedLM,
-                             BertTextClassifier, DistilBertBackbone, DistilBertClassifier,
-                             DistilBertMaskedLM, DistilBertTextClassifier, MaskedLM, Task,
-                             TextClassifier)
+                             BertMaskedLMPreprocessor, BertPreprocessor, BertTextClassifier,
+                             BertTextClassifierPreprocessor, BertTokenizer, DistilBertBackbone,
+                             DistilBertClassifier, DistilBertMaskedLM,
+                             DistilBertMaskedLMPreprocessor, DistilBertPreprocessor,
+                             DistilBertTextClassifier, DistilBertTextClassifierPreprocessor,
+                             DistilBertTokenizer, MaskedLM, MaskedLMPreprocessor, Preprocessor,
+                             Task, TextClassifier, TextClassifierPreprocessor, Tokenizer)
 
 __version__ = "0.1.0"

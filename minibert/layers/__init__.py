@@ -6,6 +6,7 @@ from minibert.layers.layer import Layer
 from minibert.layers.layer_norm import LayerNormalization
 from minibert.layers.masked_lm_head import MaskedLMHead
 from minibert.layers.multi_head_attention import MultiHeadAttention
+from minibert.layers.preprocessing import MaskedLMMaskGenerator, MultiSegmentPacker
 from minibert.layers.token_and_position_embedding import TokenAndPositionEmbedding
 from minibert.layers.transformer_encoder import TransformerEncoder
 from minibert.layers.variable import Variable

@@ -22,7 +22,9 @@ from minibert.layers.variable import Variable
 
 
 def _snake_case(name):
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    """Keras's default layer name: "BertMaskedLMPreprocessor" -> "bert_masked_lm_preprocessor"."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
 
 
 class Layer:

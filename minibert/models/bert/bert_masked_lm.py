@@ -1,5 +1,6 @@
 """BertMaskedLM: BertBackbone + masked-LM head, as KerasHub's."""
 from minibert.models.bert.bert_backbone import BertBackbone
+from minibert.models.bert.bert_masked_lm_preprocessor import BertMaskedLMPreprocessor
 from minibert.models.masked_lm import MaskedLM
 
 
@@ -8,6 +9,7 @@ class BertMaskedLM(MaskedLM):
     (B, M). Output: logits (B, M, V). See ``MaskedLM`` for the arguments."""
 
     backbone_cls = BertBackbone
+    preprocessor_cls = BertMaskedLMPreprocessor
 
     def __init__(self, backbone, preprocessor=None, head_activation="gelu",
                  head_layer_norm_epsilon=1e-5, name="bert_masked_lm", **kwargs):

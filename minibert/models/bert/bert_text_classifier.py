@@ -3,6 +3,7 @@ from minibert.layers.dense import Dense
 from minibert.layers.dropout import Dropout
 from minibert.models.backbone import kernel_initializer
 from minibert.models.bert.bert_backbone import BertBackbone
+from minibert.models.bert.bert_text_classifier_preprocessor import BertTextClassifierPreprocessor
 from minibert.models.text_classifier import TextClassifier
 
 
@@ -14,6 +15,7 @@ class BertTextClassifier(TextClassifier):
     """
 
     backbone_cls = BertBackbone
+    preprocessor_cls = BertTextClassifierPreprocessor
 
     def __init__(self, backbone, num_classes, preprocessor=None, activation=None, dropout=0.1,
                  name="bert_text_classifier", **kwargs):

@@ -4,6 +4,8 @@ from minibert.layers.dense import Dense
 from minibert.layers.dropout import Dropout
 from minibert.models.backbone import kernel_initializer
 from minibert.models.distil_bert.distil_bert_backbone import DistilBertBackbone
+from minibert.models.distil_bert.distil_bert_text_classifier_preprocessor import (
+    DistilBertTextClassifierPreprocessor)
 from minibert.models.text_classifier import TextClassifier
 
 
@@ -15,6 +17,7 @@ class DistilBertTextClassifier(TextClassifier):
     """
 
     backbone_cls = DistilBertBackbone
+    preprocessor_cls = DistilBertTextClassifierPreprocessor
 
     def __init__(self, backbone, num_classes, preprocessor=None, activation=None,
                  hidden_dim=None, dropout=0.2, name="distil_bert_text_classifier", **kwargs):
