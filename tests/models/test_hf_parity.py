@@ -68,18 +68,24 @@ def _minibert_model(hf_model, model_type, head, num_layers):
     return model
 
 
-@pytest.mark.parametrize("size", SIZES, ids=["even_heads", "odd_heads"])
-@pytest.mark.parametrize("model_type", ["bert", "distilbert"])
-def test_hidden_states_match(model_type, size):
-    transformers, torch = require("transformers"), require("torch")
-    hf_model = _hf_model(transformers, torch, model_type, False, size)
-    model = _minibert_model(hf_model, model_type, False, size["layers"])
+def _batch(torch, model_type, size):
+    """A padded batch for minibert and the same batch as HF keyword arguments."""
     x = padded_batch({"vocabulary_size": size["vocab"], "max_sequence_length": size["positions"]},
                      segments=model_type == "bert")
     feed = {"input_ids": torch.as_tensor(x["token_ids"]).long(),
             "attention_mask": torch.as_tensor(x["padding_mask"]).long()}
     if model_type == "bert":
         feed["token_type_ids"] = torch.as_tensor(x["segment_ids"]).long()
+    return x, feed
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["even_heads", "odd_heads"])
+@pytest.mark.parametrize("model_type", ["bert", "distilbert"])
+def test_hidden_states_match(model_type, size):
+    transformers, torch = require("transformers"), require("torch")
+    hf_model = _hf_model(transformers, torch, model_type, False, size)
+    model = _minibert_model(hf_model, model_type, False, size["layers"])
+    x, feed = _batch(torch, model_type, size)
     with torch.no_grad():
         expected = hf_model(**feed)
     outputs = model(x)
@@ -101,12 +107,7 @@ def test_masked_lm_logits_match(model_type, size):
     transformers, torch = require("transformers"), require("torch")
     hf_model = _hf_model(transformers, torch, model_type, True, size)
     model = _minibert_model(hf_model, model_type, True, size["layers"])
-    x = padded_batch({"vocabulary_size": size["vocab"], "max_sequence_length": size["positions"]},
-                     segments=model_type == "bert")
-    feed = {"input_ids": torch.as_tensor(x["token_ids"]).long(),
-            "attention_mask": torch.as_tensor(x["padding_mask"]).long()}
-    if model_type == "bert":
-        feed["token_type_ids"] = torch.as_tensor(x["segment_ids"]).long()
+    x, feed = _batch(torch, model_type, size)
     with torch.no_grad():
         all_logits = hf_model(**feed).logits.numpy()                     # (B, T, V)
     positions = x["mask_positions"]
