@@ -30,6 +30,7 @@ class MaskedLM(Task):
             intermediate_activation=head_activation, layer_norm_epsilon=head_layer_norm_epsilon,
             kernel_initializer=TruncatedNormal(stddev=0.02), name="mlm_head",
             dtype=self.dtype_policy)
+        self._finish_building()
 
     def forward(self, x, training=False):
         """x: the backbone's inputs plus ``mask_positions`` (B, M) -> logits (B, M, V)."""

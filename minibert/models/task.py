@@ -21,14 +21,21 @@ class Task(Trainer, PresetMethods, Layer):
     backbone_cls = None
     preprocessor_cls = None
 
-    def __init__(self, backbone, preprocessor=None, **kwargs):
+    def __init__(self, backbone, preprocessor=None, compile=True, **kwargs):
         kwargs.setdefault("dtype", backbone.dtype_policy)
         super().__init__(**kwargs)
+        self._compile_when_built = compile
         if self.backbone_cls is not None and not isinstance(backbone, self.backbone_cls):
             raise ValueError(f"backbone: {type(self).__name__} expects a "
                              f"{self.backbone_cls.__name__}, got {type(backbone).__name__}")
         self.backbone = backbone
         self.preprocessor = preprocessor
+
+    def _finish_building(self):
+        """Called by each subclass once its head exists: compile with the task's defaults,
+        unless built with ``compile=False`` (KerasHub compiles every new task)."""
+        if self._compile_when_built:
+            self.compile()
 
     def _backbone_sequence(self, x, training):
         """Run the backbone on x; return its (B, T, H) sequence output."""

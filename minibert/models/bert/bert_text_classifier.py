@@ -25,6 +25,7 @@ class BertTextClassifier(TextClassifier):
         self.output_dense = Dense(num_classes, backbone.hidden_dim, activation=activation,
                                   kernel_initializer=kernel_initializer(), name="logits",
                                   dtype=self.dtype_policy)
+        self._finish_building()
 
     def forward(self, x, training=False):
         pooled = self.backbone(x, training=training)["pooled_output"]       # (B, H)

@@ -32,6 +32,7 @@ class DistilBertTextClassifier(TextClassifier):
         self.output_dense = Dense(num_classes, self.hidden_dim, activation=activation,
                                   kernel_initializer=kernel_initializer(), name="logits",
                                   dtype=policy)
+        self._finish_building()
 
     def forward(self, x, training=False):
         sequence = self.backbone(x, training=training)                       # (B, T, H)
