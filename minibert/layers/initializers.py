@@ -1,5 +1,6 @@
 """Weight initialisers with Keras's names and semantics. Values are drawn on the host with the
 shared generator of ``minibert.utils`` (so a seed reproduces them on any backend)."""
+import contextlib
 import math
 
 import numpy as np
@@ -91,3 +92,31 @@ def get(identifier):
         return _BY_NAME[identifier]()
     raise ValueError(f"initializer: expected one of {sorted(_BY_NAME)} or an Initializer, "
                      f"got {identifier!r}")
+
+
+_deferred = False
+
+
+@contextlib.contextmanager
+def deferred_initialization(enabled=True):
+    """Inside this block, new weights get storage but no values (``Variable.initialized`` is
+    False). A preset loader builds a model this way, assigns the weights it reads, then calls
+    ``initialize_unset`` for the rest: drawing millions of random numbers only to overwrite
+    them would cost more than reading the file."""
+    global _deferred
+    previous, _deferred = _deferred, enabled
+    try:
+        yield
+    finally:
+        _deferred = previous
+
+
+def is_deferred():
+    return _deferred
+
+
+def initialize_unset(layer):
+    """Initialize every weight of ``layer`` that was created deferred and never assigned."""
+    for variable in layer.weights:
+        if not variable.initialized:
+            variable.initialize()

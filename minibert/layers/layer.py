@@ -14,8 +14,6 @@ layers), in assignment order; that order is the order of ``weights``.
 """
 import re
 
-import numpy as np
-
 from minibert import backend, dtype_policies
 from minibert.layers import initializers
 from minibert.layers.variable import Variable
@@ -70,10 +68,12 @@ class Layer:
             yield from layer._flatten_layers()
 
     def add_weight(self, name, shape, initializer="zeros", trainable=True):
-        """Create a Variable in the policy's variable dtype, drawn from ``initializer``."""
-        dtype = self.dtype_policy.variable_dtype
-        value = initializers.get(initializer)(tuple(shape), np.float64)
-        variable = Variable(backend.asarray(value.astype(dtype)), name, self, trainable)
+        """Create a Variable in the policy's variable dtype, drawn from ``initializer``
+        (or left unset inside ``initializers.deferred_initialization()``)."""
+        variable = Variable(None, name, self, trainable, initializers.get(initializer))
+        variable.value = backend.xp().empty(tuple(shape), dtype=self.dtype_policy.variable_dtype)
+        if not initializers.is_deferred():
+            variable.initialize()
         self._variables.append(variable)
         return variable
 

@@ -15,10 +15,12 @@ class Variable:
         path: a Keras-like path such as ``transformer_layer_0/self_attention/query/kernel``.
     """
 
-    def __init__(self, value, name, owner, trainable=True):
+    def __init__(self, value, name, owner, trainable=True, initializer=None):
         self.value = value
         self.name = name
         self.grad = None
+        self.initializer = initializer
+        self.initialized = value is not None
         self._owner = owner
         self._trainable = trainable
 
@@ -63,13 +65,24 @@ class Variable:
         else:
             self.grad += grad
 
-    def assign(self, value):
-        """Replace the value with ``value`` (any backend or a list), checking the shape."""
+    def assign(self, value, copy=True):
+        """Replace the value with ``value`` (any backend or a list), checking the shape.
+
+        ``copy=False`` lets the variable keep ``value`` itself when it already has the right
+        backend and dtype (a loader handing over arrays it just read); by default the variable
+        holds its own copy, so later changes to ``value`` do not reach it.
+        """
         value = backend.asarray(value)
         if tuple(value.shape) != self.shape:
             raise ValueError(f"assign {self.path}: expected shape {self.shape}, "
                              f"got {tuple(value.shape)}")
-        self.value = value.astype(self.value.dtype, copy=True)
+        self.value = value.astype(self.value.dtype, copy=copy)
+        self.initialized = True
+
+    def initialize(self):
+        """Draw a fresh value from the variable's initializer (drawn on the host, in float64,
+        then cast: the same numbers on every backend and dtype)."""
+        self.assign(self.initializer(self.shape, np.float64))
 
     def numpy(self):
         """A host numpy.ndarray copy of the value (later updates do not change it)."""

@@ -470,7 +470,8 @@ def load_weights(variables, checkpoint, kind, num_layers, task_kind, label,
             + ("\ntensors missing from the checkpoint:" + _listing(missing) if missing else ""))
     for path, (key, transform) in plan.items():
         value = np.asarray(checkpoint.get(key))
-        by_path[path].assign(TRANSFORMS[transform][1](value, by_path[path].shape))
+        # get() returned a fresh array, so the variable may keep it (or its transform).
+        by_path[path].assign(TRANSFORMS[transform][1](value, by_path[path].shape), copy=False)
 
     used = {key for key, _ in plan.values()}
     unused = []

@@ -25,6 +25,7 @@ KerasHub's rules, kept here:
 """
 import copy
 
+from minibert.layers import initializers
 from minibert.presets import handles, hf_format, registry
 from minibert.presets import keras_format as kf
 from minibert.presets.errors import (PresetError, PresetFileNotFoundError, PresetFormatError,
@@ -46,7 +47,10 @@ def load_backbone(cls, preset, load_weights=True, **kwargs):
             f"{cls.__name__}.from_preset({preset!r}): the preset holds a {found.__name__}, "
             f"which is not a {cls.__name__}. Call {found.__name__}.from_preset (or "
             "Backbone.from_preset) instead.")
-    return loader.load_backbone(found, load_weights, dict(kwargs))
+    with initializers.deferred_initialization(load_weights):
+        backbone = loader.load_backbone(found, load_weights, dict(kwargs))
+    initializers.initialize_unset(backbone)
+    return backbone
 
 
 def load_task(cls, preset, load_weights=True, **kwargs):
@@ -58,7 +62,10 @@ def load_task(cls, preset, load_weights=True, **kwargs):
     loader = open_preset(preset)
     cls = registry.find_subclass(cls, loader.backbone_class(), preset)
     load_task_weights = "num_classes" not in kwargs
-    return loader.load_task(cls, load_weights, load_task_weights, dict(kwargs))
+    with initializers.deferred_initialization(load_weights):
+        task = loader.load_task(cls, load_weights, load_task_weights, dict(kwargs))
+    initializers.initialize_unset(task)        # a new head, or weights the file did not hold
+    return task
 
 
 def load_tokenizer(cls, preset, config_file=kf.TOKENIZER_CONFIG_FILE, **kwargs):

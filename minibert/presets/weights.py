@@ -63,7 +63,7 @@ def assign_arrays(variables, arrays, source, names=None):
     """Check (``check_arrays``), then assign every array to its variable."""
     check_arrays(variables, arrays, source, names)
     for path, variable in variables_by_path(variables).items():
-        variable.assign(arrays[path])
+        variable.assign(arrays[path], copy=False)      # arrays just read from the file
 
 
 def task_only_variables(task):
