@@ -5,7 +5,7 @@ Derivation: docs/ops/cross_entropy.md. Gradient check: tests/ops/test_cross_entr
 from minibert import backend
 from minibert.ops.precision import accumulation_dtype
 
-REDUCTIONS = ("sum_over_batch_size", "mean_over_weights", "sum", "none")
+REDUCTIONS = ("sum_over_batch_size", "mean_with_sample_weight", "sum", "none")
 
 
 def softmax_cross_entropy_forward(logits, labels, sample_weight=None,
@@ -18,7 +18,7 @@ def softmax_cross_entropy_forward(logits, labels, sample_weight=None,
 
     reduction:
         "sum_over_batch_size"  sum(w * ce) / labels.size          (Keras's default: B*M for MLM)
-        "mean_over_weights"    sum(w * ce) / sum(w), 0 if sum(w) == 0   (HF's mean over kept labels)
+        "mean_with_sample_weight"    sum(w * ce) / sum(w), 0 if sum(w) == 0   (HF's mean over kept labels)
         "sum"                  sum(w * ce)
         "none"                 w * ce, per element (...)
 

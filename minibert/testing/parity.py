@@ -19,7 +19,7 @@ import numpy as np
 
 from minibert import backend
 
-__all__ = ["ParityReport", "parity_report", "recording"]
+__all__ = ["ParityReport", "compare_preset", "parity_report", "recording", "sample_batch"]
 
 
 class ParityReport:

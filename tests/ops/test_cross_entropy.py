@@ -7,7 +7,7 @@ from minibert.ops import softmax_cross_entropy_backward, softmax_cross_entropy_f
 from ops.checks import LIMIT, SETTINGS, bounded, check_op
 from reference_libraries import require
 
-REDUCTIONS = ["sum_over_batch_size", "mean_over_weights", "sum", "none"]
+REDUCTIONS = ["sum_over_batch_size", "mean_with_sample_weight", "sum", "none"]
 
 
 def _log_softmax(logits):
@@ -47,7 +47,7 @@ def test_per_element_loss_and_reductions_by_hand():
     ce = -np.take_along_axis(_log_softmax(logits), labels[..., None], -1)[..., 0]
     expected = {"none": weight * ce, "sum": (weight * ce).sum(),
                 "sum_over_batch_size": (weight * ce).sum() / 6,
-                "mean_over_weights": (weight * ce).sum() / weight.sum()}
+                "mean_with_sample_weight": (weight * ce).sum() / weight.sum()}
     for reduction, value in expected.items():
         loss, _ = softmax_cross_entropy_forward(logits, labels, weight, reduction)
         np.testing.assert_allclose(loss, value, rtol=1e-14)
@@ -67,7 +67,7 @@ def test_cross_entropy_matches_torch():
                                                  reduction="none").numpy()
     np.testing.assert_allclose(per_element[kept], expected[kept], rtol=1e-14)
     mean, _ = softmax_cross_entropy_forward(logits, np.where(kept, labels, 0), kept.astype(float),
-                                            "mean_over_weights")
+                                            "mean_with_sample_weight")
     expected_mean = torch.nn.functional.cross_entropy(torch.from_numpy(logits),
                                                       torch.from_numpy(labels)).item()
     np.testing.assert_allclose(mean, expected_mean, rtol=1e-14)
@@ -89,7 +89,7 @@ def test_sum_over_batch_size_matches_keras_sample_weight():
 def test_all_zero_weights_give_zero_loss_and_gradient():
     logits = np.random.default_rng(3).normal(size=(2, 3, 4))
     loss, cache = softmax_cross_entropy_forward(logits, np.zeros((2, 3), int), np.zeros((2, 3)),
-                                                "mean_over_weights")
+                                                "mean_with_sample_weight")
     assert loss == 0 and np.isfinite(loss)
     assert (softmax_cross_entropy_backward(1.0, cache) == 0).all()
 
