@@ -65,7 +65,20 @@ def register_backend(name, module, to_numpy, erf, scatter_add, array_type):
 #   |x| >= 6:    erfc(x) < 2.2e-17, so erf(x) rounds to sign(x) exactly.
 #
 # The test suite checks the maximum absolute error against math.erf over the real line
-# (<= 1e-14). Lower-precision inputs are computed in float64 and cast back.
+# (<= 1e-14).
+#
+# float32 (and float16, bfloat16) inputs only need their result rounded to float32, so they take
+# a cheaper road: W. J. Cody's rational approximations ("Rational Chebyshev approximations for the
+# error function", Math. Comp. 23, 1969; the CALERF routine), evaluated in float64, which are
+# accurate to about 1e-16 and so round to the same float32 as the exact value:
+#
+#   |x| <= 0.46875:      erf(x)  = x * A(x^2) / B(x^2)                 (degrees 4 / 4)
+#   0.46875 < |x| < 4:   erfc(x) = exp(-x^2) * C(|x|) / D(|x|)         (degrees 8 / 8)
+#   |x| >= 4:            erfc(x) < 1.6e-8, less than half a float32 ulp below 1: erf = +-1.
+#
+# Both branches are evaluated on blocks of 8192 elements (they stay in cache), and np.where picks.
+# This is about ten times faster than the float64 series; the test checks the float32 results are
+# within half a float32 ulp of math.erf.
 # ----------------------------------------------------------------------------------------------
 _SERIES_TERMS = 48
 _CONTINUED_FRACTION_DEPTH = 80
@@ -92,9 +105,60 @@ def _erfc_continued_fraction(x):
     return np.exp(-x * x) / (math.sqrt(math.pi) * (x + tail))
 
 
+_CODY_A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
+           3.20937758913846947e03, 1.85777706184603153e-1)
+_CODY_B = (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03,
+           2.84423683343917062e03)
+_CODY_C = (5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01,
+           2.98635138197400131e02, 8.81952221241769090e02, 1.71204761263407058e03,
+           2.05107837782607147e03, 1.23033935479799725e03, 2.15311535474403846e-8)
+_CODY_D = (1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02,
+           1.62138957456669019e03, 3.29079923573345963e03, 4.36261909014324716e03,
+           3.43936767414372164e03, 1.23033935480374942e03)
+_CODY_SMALL = 0.46875
+_CODY_BLOCK = 8192
+
+
+def _erf_cody_block(x):
+    """erf of a 1-d block by Cody's approximations in float64; good to float32 rounding."""
+    v = x.astype(np.float64)                                    # (n,)
+    a = np.abs(v)
+    y = a * a
+    num, den = _CODY_A[4] * y, y.copy()                         # |x| <= 0.46875: x A(y) / B(y)
+    for i in range(3):
+        num += _CODY_A[i]
+        num *= y
+        den += _CODY_B[i]
+        den *= y
+    small = v * (num + _CODY_A[3]) / (den + _CODY_B[3])
+    num, den = _CODY_C[8] * a, a.copy()                         # else: erfc = e^-y C(a) / D(a)
+    for i in range(7):
+        num += _CODY_C[i]
+        num *= a
+        den += _CODY_D[i]
+        den *= a
+    erfc = np.exp(-y) * (num + _CODY_C[7]) / (den + _CODY_D[7])
+    sign = np.sign(v)
+    middle = sign * (1.0 - erfc)
+    return np.where(a <= _CODY_SMALL, small, np.where(a < 4.0, middle, sign))
+
+
+def _erf_float32(x):
+    """erf for float32 / float16 / bfloat16 arrays: Cody in float64, rounded to x's dtype."""
+    out = np.empty(x.shape, dtype=x.dtype)
+    flat_in, flat_out = x.reshape(-1), out.reshape(-1)
+    for start in range(0, flat_in.size, _CODY_BLOCK):
+        block = slice(start, start + _CODY_BLOCK)
+        flat_out[block] = _erf_cody_block(flat_in[block])
+    return out
+
+
 def _numpy_erf(x):
-    """Elementwise erf on NumPy arrays, max abs error <= 1e-14 in float64."""
+    """Elementwise erf on NumPy arrays, max abs error <= 1e-14 in float64; float32 and narrower
+    inputs are correctly rounded (within half an ulp of their dtype)."""
     x = np.asarray(x)
+    if np.issubdtype(x.dtype, np.floating) and x.dtype.itemsize <= 4 and x.ndim > 0:
+        return _erf_float32(x)
     out_dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
     v = x.astype(np.float64, copy=False)
     a = np.abs(v)

@@ -1,21 +1,41 @@
 """The ``minibert`` command.
 
-    minibert demo        a tour of the engine: a BertMaskedLM's forward, loss, backward, a few
-                         optimizer steps, and a float64 gradient check of the whole loss
+    minibert demo        the built-in pretrained BERT fills masks in sentences about Python,
+                         then a float64 gradient check of a whole masked-LM loss
+    minibert fill-mask   the most probable tokens at each [MASK] of a text
+    minibert pretrain    pretrain a BERT from scratch on the standard library's documentation
+                         (``minibert.pretraining``, docs/pretraining.md)
+    minibert finetune    fine-tune a text classifier from a preset and compare it with
+                         baselines (``minibert.finetuning``)
     minibert gradcheck   the float64 gradient check alone, with its per-tensor report
+    minibert parity      compare a preset loaded by minibert and by KerasHub or transformers,
+                         tensor by tensor; exit status 1 above the tolerance
+    minibert presets     the built-in preset names with their sizes
 """
 import argparse
+import dataclasses
+import json
 import sys
-import time
 
 import numpy as np
 
+#: The preset the demo and ``fill-mask`` use: it ships inside the package (no network).
+DEFAULT_PRESET = "bert_tiny_en_uncased_python_docs"
 
-def _tiny_masked_lm(dtype="float32", dropout=0.0):
+DEMO_SENTENCES = (
+    "Return a new [MASK] containing the keys of the mapping.",
+    "Raise a [MASK] if the file does not exist.",
+    "The [MASK] statement is used to leave a loop early.",
+    "This module provides regular [MASK] matching operations.",
+)
+
+
+# ============================================================================ gradient check
+def _tiny_masked_lm():
     from minibert.models import BertBackbone, BertMaskedLM
     backbone = BertBackbone(vocabulary_size=50, num_layers=2, num_heads=2, hidden_dim=8,
-                            intermediate_dim=16, max_sequence_length=16, dropout=dropout,
-                            dtype=dtype)
+                            intermediate_dim=16, max_sequence_length=16, dropout=0.0,
+                            dtype="float64")
     return BertMaskedLM(backbone)
 
 
@@ -34,7 +54,7 @@ def gradient_check_report(seed=0):
     from minibert.ops import softmax_cross_entropy_backward, softmax_cross_entropy_forward
     from minibert.testing.gradient_check import check_gradients
     utils.set_random_seed(seed)
-    model = _tiny_masked_lm(dtype="float64")
+    model = _tiny_masked_lm()
     rng = np.random.default_rng(seed)
     for variable in model.weights:       # weights of order 0.3: gradients well above rounding
         variable.assign((1.0 if variable.name == "gamma" else 0.0)
@@ -48,32 +68,40 @@ def gradient_check_report(seed=0):
                            {v.path: v.value for v in checked}, {v.path: v.grad for v in checked})
 
 
+# ================================================================================ fill-mask
+def _print_fills(masked_lm, texts, top_k):
+    from minibert.fill_mask import fill_mask
+    for text, masks in zip(texts, fill_mask(masked_lm, texts, top_k=top_k)):
+        print(text)
+        for i, candidates in enumerate(masks, 1):
+            label = "[MASK]" if len(masks) == 1 else f"[MASK] {i}"
+            print(f"  {label}: " + "  ".join(f"{token} {probability:.3f}"
+                                            for token, probability in candidates))
+
+
+def _load_masked_lm(preset):
+    from minibert.models import MaskedLM
+    return MaskedLM.from_preset(preset)
+
+
 def demo(args):
-    from minibert import utils
-    from minibert.ops import softmax_cross_entropy_backward, softmax_cross_entropy_forward
-    from minibert.training.optimizers import Adam
-    utils.set_random_seed(args.seed)
-    model = _tiny_masked_lm()
-    x, labels = _example_batch()
-    print(f"BertMaskedLM with {model.count_params():,} parameters "
-          f"({len(model.backbone.transformer_layers)} encoder blocks)")
-    optimizer = Adam(1e-2)
-    for step in range(1, args.steps + 1):
-        start = time.perf_counter()
-        logits = model(x, training=True)                              # (B, M, V)
-        loss, cache = softmax_cross_entropy_forward(logits, labels)
-        model.zero_grad()
-        model.backward(softmax_cross_entropy_backward(1.0, cache))
-        trainable = [v for v in model.trainable_weights if v.grad is not None]
-        optimizer.apply([v.grad for v in trainable], trainable)
-        elapsed = (time.perf_counter() - start) * 1e3
-        print(f"step {step:2d}  loss {float(loss):.4f}  ({elapsed:.1f} ms)")
-    predicted = np.argmax(model(x), axis=-1)
-    print(f"masked tokens {labels.tolist()} -> predicted {predicted.tolist()}")
+    masked_lm = _load_masked_lm(args.preset)
+    origin = (", pretrained from scratch by minibert and shipped inside it (no download; "
+              "docs/pretraining.md)" if args.preset == DEFAULT_PRESET else "")
+    print(f"{args.preset}: a {type(masked_lm).__name__} with {masked_lm.count_params():,} "
+          f"parameters ({len(masked_lm.backbone.transformer_layers)} encoder blocks)"
+          f"{origin}. Its guesses for the masked words:\n")
+    _print_fills(masked_lm, list(DEMO_SENTENCES), args.top_k)
     report = gradient_check_report(args.seed)
-    print(f"float64 gradient check of the whole loss, {len(report.errors)} tensors: "
-          f"max relative error {report.max_relative_error:.2e}")
+    print(f"\nfloat64 gradient check of a whole BertMaskedLM loss (every op's hand-written "
+          f"backward), {len(report.errors)} tensors: max relative error "
+          f"{report.max_relative_error:.2e}")
     return 0 if report.max_relative_error <= 1e-5 else 1
+
+
+def fill_mask_command(args):
+    _print_fills(_load_masked_lm(args.preset), args.texts, args.top_k)
+    return 0
 
 
 def gradcheck(args):
@@ -83,13 +111,121 @@ def gradcheck(args):
     return 0 if report.max_relative_error <= args.tolerance else 1
 
 
+# ==================================================================== pretrain and finetune
+def _add_config_arguments(parser, config_cls):
+    """``--report``, ``--quiet`` and one option per field of the ``config_cls`` dataclass
+    (``--field-name``, typed by its default; None defaults take ints)."""
+    parser.add_argument("--report", help="also write the report to this file (JSON)")
+    parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    for field in dataclasses.fields(config_cls):
+        kind = int if field.default is None else type(field.default)
+        parser.add_argument("--" + field.name.replace("_", "-"), type=kind,
+                            default=field.default, metavar=kind.__name__.upper(),
+                            help=f"(default: {field.default})")
+
+
+def _config_from(args, config_cls):
+    return config_cls(**{field.name: getattr(args, field.name)
+                         for field in dataclasses.fields(config_cls)})
+
+
+def _finish(args, report, text):
+    print(text)
+    if args.report:
+        with open(args.report, "w", encoding="utf-8") as file:
+            json.dump(report, file, indent=1)
+            file.write("\n")
+    return 0
+
+
+def pretrain(args):
+    from minibert import pretraining
+    config = _config_from(args, pretraining.PretrainingConfig)
+    _, report = pretraining.pretrain(config, output=args.output,
+                                     verbose=0 if args.quiet else 2)
+    return _finish(args, report, pretraining.format_report(report))
+
+
+def finetune(args):
+    from minibert import finetuning
+    config = _config_from(args, finetuning.FinetuningConfig)
+    report = finetuning.finetune(config, verbose=0 if args.quiet else 2)
+    return _finish(args, report, finetuning.format_report(report))
+
+
+# ============================================================================ parity, presets
+def parity(args):
+    from minibert.testing.parity import compare_preset
+    report = compare_preset(args.preset, args.against, tolerance=args.tolerance,
+                            batch_size=args.batch_size, sequence_length=args.sequence_length)
+    print(report)
+    return 0 if report.ok else 1
+
+
+def presets(args):
+    from minibert.presets import builtin_presets
+    for name, entry in sorted(builtin_presets().items()):
+        where = entry.get("kaggle_handle", "ships with minibert")
+        print(f"{name:<36} {entry['metadata']['params']:>13,} parameters  {where}")
+    return 0
+
+
+# ================================================================================== parser
 def build_parser():
+    from minibert.finetuning import FinetuningConfig
+    from minibert.pretraining import PretrainingConfig
     parser = argparse.ArgumentParser(prog="minibert", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    demo_parser = commands.add_parser("demo", help="a tour of the engine")
-    demo_parser.add_argument("--steps", type=int, default=20, help="optimizer steps")
-    demo_parser.add_argument("--seed", type=int, default=0)
+
+    demo_parser = commands.add_parser("demo", help="the pretrained model fills masks; then a "
+                                                   "gradient check")
+    demo_parser.add_argument("--preset", default=DEFAULT_PRESET)
+    demo_parser.add_argument("--top-k", type=int, default=5)
+    demo_parser.add_argument("--seed", type=int, default=0, help="of the gradient check")
     demo_parser.set_defaults(run=demo)
+
+    fill_parser = commands.add_parser(
+        "fill-mask", help="the most probable tokens at each [MASK] of a text",
+        description="Print the most probable tokens at each [MASK] of each text.")
+    fill_parser.add_argument("texts", nargs="+", metavar="TEXT",
+                             help='a text with one or more "[MASK]"')
+    fill_parser.add_argument("--top-k", type=int, default=5)
+    fill_parser.add_argument("--preset", default=DEFAULT_PRESET,
+                             help="a masked-LM preset: a built-in name or a directory")
+    fill_parser.set_defaults(run=fill_mask_command)
+
+    pretrain_parser = commands.add_parser(
+        "pretrain", help="pretrain a BERT on the standard library's documentation",
+        description="Pretrain a BertMaskedLM from scratch on the documentation of CPython's "
+                    "standard library (minibert.pretraining).")
+    pretrain_parser.add_argument("--output", help="directory to save the preset to")
+    _add_config_arguments(pretrain_parser, PretrainingConfig)
+    pretrain_parser.set_defaults(run=pretrain)
+
+    finetune_parser = commands.add_parser(
+        "finetune", help="fine-tune a text classifier from a preset, against baselines",
+        description="Fine-tune a BertTextClassifier on which standard-library package a "
+                    "paragraph comes from (minibert.finetuning).")
+    _add_config_arguments(finetune_parser, FinetuningConfig)
+    finetune_parser.set_defaults(run=finetune)
+
+    parity_parser = commands.add_parser(
+        "parity", help="per-tensor errors against KerasHub or transformers",
+        description="Load PRESET with minibert and with a reference library, run one padded "
+                    "batch through both and print the max abs and relative error of the "
+                    "embeddings, every encoder block, the pooler and the logits.")
+    parity_parser.add_argument("preset", help="a KerasHub preset or HF model directory, or a "
+                                              "built-in name")
+    parity_parser.add_argument("--against", choices=["keras-hub", "transformers"],
+                               default="keras-hub")
+    parity_parser.add_argument("--tolerance", type=float, default=1e-5)
+    parity_parser.add_argument("--batch-size", type=int, default=2)
+    parity_parser.add_argument("--sequence-length", type=int, default=16)
+    parity_parser.set_defaults(run=parity)
+
+    presets_parser = commands.add_parser("presets", help="list the built-in presets")
+    presets_parser.set_defaults(run=presets)
+
     check_parser = commands.add_parser("gradcheck", help="float64 gradient check of the loss")
     check_parser.add_argument("--seed", type=int, default=0)
     check_parser.add_argument("--tolerance", type=float, default=1e-5)
@@ -99,7 +235,11 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except (ValueError, OSError, ImportError) as error:   # bad input, missing files/libraries
+        print(f"minibert {args.command}: error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -58,9 +58,9 @@ class Dense(Layer):
         dx, dkernel, dbias = dense_backward(dz, dense_cache, input_grad=input_grad,
                                             param_grads=self.kernel.trainable)
         if dkernel is not None:
-            self.kernel.add_grad(dkernel.reshape(self.kernel.shape))
+            self.kernel.add_grad(dkernel.reshape(self.kernel.shape), owned=True)
             if dbias is not None:
-                self.bias.add_grad(dbias.reshape(self.bias.shape))
+                self.bias.add_grad(dbias.reshape(self.bias.shape), owned=True)
         return None if dx is None else dx.reshape(*leading, *self.input_dim)
 
     def get_config(self):

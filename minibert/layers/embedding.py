@@ -1,6 +1,7 @@
 """Embedding tables: the token and segment lookups, and the tied reverse projection."""
 from minibert import backend
 from minibert.layers.layer import Layer
+from minibert.ops import fast
 from minibert.ops.embedding import (embedding_backward, embedding_forward,
                                     reverse_embedding_backward, reverse_embedding_forward)
 
@@ -36,7 +37,12 @@ class Embedding(Layer):
         """Adds the table gradient; integer ids have no gradient, so this returns None."""
         cache = self.pop_cache()
         if self.embeddings.trainable:
-            self.embeddings.add_grad(embedding_backward(dy, cache))
+            ids, _, table_dtype = cache
+            grad = self.embeddings.grad
+            if fast.enabled() and grad is not None and grad.dtype == dy.dtype == table_dtype:
+                fast.embedding_backward_into(grad, ids, dy)    # a tied table's second gradient
+            else:
+                self.embeddings.add_grad(embedding_backward(dy, cache), owned=True)
         return None
 
     def get_config(self):
@@ -66,10 +72,11 @@ class ReversibleEmbedding(Embedding):
         if not reverse:
             return super().backward(dy)
         cache = self.pop_cache(slot="reverse")
-        dx, dtable = reverse_embedding_backward(dy, cache,
-                                                param_grads=self.embeddings.trainable)
+        backward = (fast.reverse_embedding_backward_fast if fast.enabled()
+                    else reverse_embedding_backward)
+        dx, dtable = backward(dy, cache, param_grads=self.embeddings.trainable)
         if dtable is not None:
-            self.embeddings.add_grad(dtable)
+            self.embeddings.add_grad(dtable, owned=True)
         return dx
 
 
@@ -103,7 +110,7 @@ class PositionEmbedding(Layer):
             xp = backend.get_array_module(dy)
             grad = xp.zeros(self.embeddings.shape, dtype=dy.dtype)   # (P, H)
             grad[:length] = dy.reshape(-1, length, self.hidden_dim).sum(axis=0)
-            self.embeddings.add_grad(grad)
+            self.embeddings.add_grad(grad, owned=True)
         return None
 
     def get_config(self):

@@ -14,6 +14,8 @@ layers), in assignment order; that order is the order of ``weights``.
 """
 import re
 
+import numpy as np
+
 from minibert import backend, dtype_policies
 from minibert.layers import initializers
 from minibert.layers.variable import Variable
@@ -154,6 +156,12 @@ class Layer:
         keeps one cache per ``slot``.
         """
         self._caches[slot] = cache
+
+    def clear_caches(self):
+        """Forget the caches of this layer and every layer below it (a layer whose fast path
+        replaces its sublayers' forward calls this, so a stale sublayer cache is never used)."""
+        for layer in self._flatten_layers():
+            layer._caches.clear()
 
     def pop_cache(self, slot="forward"):
         """Take the cache of the last forward; a second take, or none, is an error."""

@@ -22,8 +22,8 @@ class LayerNormalization(Layer):
         dx, dgamma, dbeta = layer_norm_backward(dy, self.pop_cache(), input_grad=input_grad,
                                                 param_grads=self.gamma.trainable)
         if dgamma is not None:
-            self.gamma.add_grad(dgamma)
-            self.beta.add_grad(dbeta)
+            self.gamma.add_grad(dgamma, owned=True)
+            self.beta.add_grad(dbeta, owned=True)
         return dx
 
     def get_config(self):

@@ -70,7 +70,8 @@ class MaskedLMHead(Layer):
         xp = backend.get_array_module(dy)
         dlogits = self._activation_backward(dy, activation_cache)                 # (B, M, V)
         if self.output_bias.trainable:
-            self.output_bias.add_grad(dlogits.reshape(-1, dlogits.shape[-1]).sum(axis=0))
+            self.output_bias.add_grad(dlogits.reshape(-1, dlogits.shape[-1]).sum(axis=0),
+                                      owned=True)
         dh = self.token_embedding.backward(dlogits, reverse=True)                 # (B, M, H)
         dh = self.intermediate_layer_norm.backward(dh)                            # (B, M, H)
         dh = self.intermediate_dense.backward(dh)                                 # (B, M, H)

@@ -2,7 +2,11 @@
 
 Weights as Keras's MultiHeadAttention: ``query``, ``key``, ``value`` kernels (H, heads, head_dim)
 with biases (heads, head_dim), and ``attention_output`` kernel (heads, head_dim, H), bias (H,).
+
+The fused path (``fused_encoder.mha_forward``: one matmul for the three projections, attention
+block by block) runs when it applies; the code below is the reference it is tested against.
 """
+from minibert.layers import fused_encoder
 from minibert.layers.dense import Dense
 from minibert.layers.dropout import Dropout
 from minibert.layers.layer import Layer
@@ -35,6 +39,9 @@ class MultiHeadAttention(Layer):
 
     def forward(self, x, padding_mask=None, training=False):
         """x (B, T, H), padding_mask (B, T) (1 = real token) -> (B, T, H)."""
+        if fused_encoder.applies(self, x):
+            return fused_encoder.mha_forward(self, x, padding_mask, training)
+        self._caches.pop("fused", None)
         q = self.query(x)                                        # (B, T, NH, D)
         k = self.key(x)                                          # (B, T, NH, D)
         v = self.value(x)                                        # (B, T, NH, D)
@@ -46,6 +53,8 @@ class MultiHeadAttention(Layer):
 
     def backward(self, dy):
         """dy (B, T, H) -> dx (B, T, H): the three projections' input gradients add up."""
+        if "fused" in self._caches:
+            return fused_encoder.mha_backward(self, dy)
         dheads = self.attention_output.backward(dy)              # (B, T, NH, D)
         dq, dk, dv = attention_backward(dheads, self.pop_cache())
         return self.query.backward(dq) + self.key.backward(dk) + self.value.backward(dv)

@@ -6,7 +6,13 @@
     x = LayerNorm(x + Dropout(h))                       feedforward_layer_norm
 
 Backward reads the same lines bottom-up; each residual branch point sums two gradients.
+
+The same block also runs on fused ops (one matmul for query, key and value; bias, activation,
+dropout, residual and layer norm in single passes), in ``fused_encoder.py``; the layer takes
+that path when it applies (see ``minibert.ops.fast``). The code below is the reference it is
+tested against.
 """
+from minibert.layers import fused_encoder
 from minibert.layers.dense import Dense
 from minibert.layers.dropout import Dropout
 from minibert.layers.layer import Layer
@@ -51,6 +57,9 @@ class TransformerEncoder(Layer):
         self.feedforward_dropout = Dropout(dropout, name="feedforward_dropout", dtype=policy)
 
     def forward(self, x, padding_mask=None, training=False):
+        if fused_encoder.encoder_applies(self, x):
+            return fused_encoder.encoder_forward(self, x, padding_mask, training)
+        self._caches.pop("fused", None)
         attended = self.self_attention_layer(x, padding_mask, training)            # (B, T, H)
         attended = self.self_attention_dropout(attended, training)                 # (B, T, H)
         x = self.self_attention_layer_norm(x + attended)                           # (B, T, H)
@@ -60,6 +69,8 @@ class TransformerEncoder(Layer):
         return self.feedforward_layer_norm(x + hidden)                             # (B, T, H)
 
     def backward(self, dy):
+        if "fused" in self._caches:
+            return fused_encoder.encoder_backward(self, dy)
         d_residual = self.feedforward_layer_norm.backward(dy)                      # (B, T, H)
         d_hidden = self.feedforward_dropout.backward(d_residual)                   # (B, T, H)
         d_hidden = self.feedforward_output_dense.backward(d_hidden)                # (B, T, I)

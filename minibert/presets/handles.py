@@ -2,7 +2,9 @@
 
 A preset is one of (the forms KerasHub accepts, minus ModelScope and gs://):
 
-    "bert_base_en_uncased"               a built-in name -> its kaggle:// handle
+    "bert_base_en_uncased"               a built-in name -> its kaggle:// handle, or the
+                                         directory inside the package of a preset minibert
+                                         ships ("bert_tiny_en_uncased_python_docs")
     "kaggle://keras/bert/keras/bert_base_en_uncased/3"
                                          through the ``kagglehub`` package (and its cache)
     "hf://owner/name"  or "hf://owner/name@revision"
@@ -107,9 +109,9 @@ class _RemoteSource(PresetSource):
 
 
 class LocalSource(PresetSource):
-    def __init__(self, directory):
+    def __init__(self, directory, description=None):
         self.directory = os.path.abspath(os.path.expanduser(directory))
-        self.description = str(directory)
+        self.description = description or str(directory)
 
     def get_file(self, path):
         check_relative_path(path)
@@ -203,9 +205,11 @@ def resolve(preset):
     preset = os.fspath(preset)
     from minibert.presets import registry
     entry = registry.get_builtin(preset)
-    if entry is not None:
+    if entry is not None and "kaggle_handle" in entry:
         handle = entry["kaggle_handle"]
         return KaggleSource(handle[len("kaggle://"):], f"{preset} ({handle})")
+    if entry is not None:
+        return LocalSource(registry.builtin_directory(preset), f"{preset} (built in)")
     scheme, sep, rest = preset.partition("://")
     if sep:
         scheme = scheme.lower()

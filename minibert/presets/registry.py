@@ -10,6 +10,7 @@ Model classes are imported lazily, on first use, so that this module can be impo
 the models are being built (and without import cycles).
 """
 import importlib
+import os
 
 from minibert.presets.errors import PresetError
 
@@ -201,7 +202,8 @@ def _preset_tables():
 
 
 def builtin_presets():
-    """Every built-in preset: {name: entry} (entry: metadata, config, kaggle_handle)."""
+    """Every built-in preset: {name: entry} (entry: metadata, config, and kaggle_handle
+    unless the preset ships inside the package, in ``builtin_directory(name)``)."""
     presets = {}
     for table in _preset_tables().values():
         presets.update(table)
@@ -211,6 +213,16 @@ def builtin_presets():
 def get_builtin(name):
     """The entry of built-in preset ``name``, or None."""
     return builtin_presets().get(name)
+
+
+#: Where the presets that ship inside the package live (one directory per name).
+BUILTIN_DIRECTORY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "builtin")
+
+
+def builtin_directory(name):
+    """The directory of built-in preset ``name`` that ships inside the package (an entry
+    without a ``kaggle_handle``)."""
+    return os.path.join(BUILTIN_DIRECTORY, name)
 
 
 def presets_for(cls):

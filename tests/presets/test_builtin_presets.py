@@ -15,6 +15,8 @@ BERT_NAMES = {"bert_tiny_en_uncased", "bert_small_en_uncased", "bert_medium_en_u
               "bert_base_en_uncased", "bert_base_en", "bert_base_zh", "bert_base_multi",
               "bert_large_en_uncased", "bert_large_en", "bert_tiny_en_uncased_sst2"}
 DISTIL_NAMES = {"distil_bert_base_en_uncased", "distil_bert_base_en", "distil_bert_base_multi"}
+#: minibert's own, shipped inside the package (tests/test_pretraining.py loads it).
+PACKAGED_NAMES = {"bert_tiny_en_uncased_python_docs"}
 
 
 def _bert_params(c):
@@ -35,17 +37,21 @@ def _distil_params(c):
 
 def test_every_keras_hub_bert_and_distil_bert_preset_is_listed():
     presets = registry.builtin_presets()
-    assert set(presets) == BERT_NAMES | DISTIL_NAMES
+    assert set(presets) == BERT_NAMES | DISTIL_NAMES | PACKAGED_NAMES
     for name, entry in presets.items():
         assert entry["metadata"]["description"]
         assert isinstance(entry["metadata"]["lowercase"], bool)
         assert entry["metadata"]["lowercase"] == ("uncased" in name)
+        if name in PACKAGED_NAMES:
+            assert "kaggle_handle" not in entry
+            assert os.path.isfile(os.path.join(registry.builtin_directory(name), "config.json"))
+            continue
         family = "distil_bert" if name in DISTIL_NAMES else "bert"
         assert re.fullmatch(rf"kaggle://keras/{family}/keras/{re.escape(name)}/\d+",
                             entry["kaggle_handle"])
 
 
-@pytest.mark.parametrize("name", sorted(BERT_NAMES | DISTIL_NAMES))
+@pytest.mark.parametrize("name", sorted(BERT_NAMES | DISTIL_NAMES | PACKAGED_NAMES))
 def test_parameter_counts_follow_from_the_configs(name):
     entry = registry.builtin_presets()[name]
     count = _distil_params if name in DISTIL_NAMES else _bert_params
@@ -66,12 +72,12 @@ def test_classes_list_their_presets_as_keras_hub_does():
     from minibert.models.distil_bert.distil_bert_text_classifier import (
         DistilBertTextClassifier)
     from minibert.models.masked_lm import MaskedLM
-    assert set(BertBackbone.presets) == BERT_NAMES
+    assert set(BertBackbone.presets) == BERT_NAMES | PACKAGED_NAMES
     assert set(DistilBertBackbone.presets) == DISTIL_NAMES
-    assert set(BertMaskedLM.presets) == BERT_NAMES
+    assert set(BertMaskedLM.presets) == BERT_NAMES | PACKAGED_NAMES
     assert set(DistilBertTextClassifier.presets) == DISTIL_NAMES
-    assert set(Backbone.presets) == BERT_NAMES | DISTIL_NAMES
-    assert set(MaskedLM.presets) == BERT_NAMES | DISTIL_NAMES
+    assert set(Backbone.presets) == BERT_NAMES | DISTIL_NAMES | PACKAGED_NAMES
+    assert set(MaskedLM.presets) == BERT_NAMES | DISTIL_NAMES | PACKAGED_NAMES
     assert BertBackbone.presets["bert_base_en"]["metadata"]["params"] == 108310272
 
     class MyBackbone(BertBackbone):
@@ -84,6 +90,16 @@ def test_a_built_in_name_resolves_to_its_kaggle_handle():
     source = handles.resolve("distil_bert_base_multi")
     assert isinstance(source, handles.KaggleSource)
     assert source.handle == "keras/distil_bert/keras/distil_bert_base_multi/3"
+
+
+def test_a_packaged_name_resolves_to_its_directory_in_the_package():
+    source = handles.resolve("bert_tiny_en_uncased_python_docs")
+    assert isinstance(source, handles.LocalSource)
+    assert source.directory == registry.builtin_directory("bert_tiny_en_uncased_python_docs")
+    assert source.description == "bert_tiny_en_uncased_python_docs (built in)"
+    with pytest.raises(PresetFileNotFoundError, match="`vocab.txt` doesn't exist in preset "
+                                                      "directory `bert_tiny_en_uncased_python"):
+        source.get_file("vocab.txt")
 
 
 def test_kaggle_without_kagglehub_names_the_package(monkeypatch):

@@ -1,11 +1,14 @@
-"""The built-in BERT presets: the names KerasHub's ``BertBackbone.presets`` lists.
+"""The built-in BERT presets: the names KerasHub's ``BertBackbone.presets`` lists, and the one
+minibert pretrained itself and ships inside the package.
 
 Data only. Each entry holds the backbone config (the constructor arguments), whether the
 tokenizer lowercases, the parameter count, a description and the ``kaggle://`` handle the
-files are downloaded from. ``minibert.presets.registry.presets_for(cls)`` serves them to
-``cls.presets``; ``from_preset("bert_base_en_uncased")`` resolves the name to its handle.
+files are downloaded from (none for the shipped preset: its files are in the package).
+``minibert.presets.registry.presets_for(cls)`` serves them to ``cls.presets``;
+``from_preset("bert_base_en_uncased")`` resolves the name to its handle.
 
-The parameter counts are KerasHub's; ``tests/presets/test_builtin_presets.py`` derives each
+The parameter counts are KerasHub's (the shipped preset's, its backbone's count);
+``tests/presets/test_builtin_presets.py`` derives each
 one again from the config with the formula
 ``V*H + P*H + S*H + 2H + L*(4(H*H + H) + 4H + H*I + I + I*H + H) + (H*H + H)``.
 """
@@ -129,5 +132,19 @@ backbone_presets = {
         },
         "config": _bert(30522, 2, 2, 128, 512),
         "kaggle_handle": "kaggle://keras/bert/keras/bert_tiny_en_uncased_sst2/5",
+    },
+    # minibert's own: pretrained by minibert.pretraining (docs/pretraining.md); the files ship
+    # inside the package (registry.builtin_directory), so the entry has no kaggle_handle.
+    "bert_tiny_en_uncased_python_docs": {
+        "metadata": {
+            "description": ("BERT, 2 layers, hidden size 128, lowercased input, 3043 WordPiece "
+                            "tokens; a BertMaskedLM pretrained from scratch by minibert on the "
+                            "documentation of CPython 3.11's standard library. Ships inside "
+                            "the package."),
+            "params": 819456,
+            "path": "bert",
+            "lowercase": True,
+        },
+        "config": {**_bert(3043, 2, 2, 128, 512), "dropout": 0.0, "max_sequence_length": 128},
     },
 }

@@ -1,0 +1,202 @@
+"""The fast path of MultiHeadAttention and TransformerEncoder: the same block on fused ops.
+
+Read ``transformer_encoder.py`` and ``multi_head_attention.py`` first: they are the reference,
+and they call this module only when it applies (fast paths on, float32 or float64 compute and
+variables, and for the encoder a GELU feed-forward). tests/layers/test_fast_encoder.py runs both
+paths on the same weights and compares outputs and every gradient.
+
+    qkv = x @ [Wq | Wk | Wv]                         one matmul for the three projections
+    a   = attention(qkv + [bq | bk | bv]) @ Wo       fused attention (minibert.ops.fast)
+    x   = LayerNorm(x + dropout(a + bo))             one pass: add & norm
+    z   = x @ Wi;  h = gelu(z + bi)                  one pass: bias and activation
+    f   = h @ Wo2
+    x   = LayerNorm(x + dropout(f + bo2))            one pass: add & norm
+
+The weights stay the sublayers' Variables, with KerasHub's paths and shapes; [Wq | Wk | Wv] is
+copied into a buffer the layer keeps (refilled at every forward, so it always holds the
+current values). Gradients go into the same Variables, and frozen ones cost no matmul.
+"""
+from minibert import backend
+from minibert.ops import fast
+from minibert.ops.fast.layer_norm import column_sum
+from minibert.ops.precision import matmul
+
+_FUSED_ACTIVATIONS = {"gelu": False, "gelu_approximate": True}   # name -> approximate
+
+
+def applies(layer, x):
+    """True if ``layer`` (a MultiHeadAttention or TransformerEncoder) can run fused on x."""
+    policy = layer.dtype_policy
+    return (fast.enabled() and fast.supports_dtype(policy.compute_dtype)
+            and policy.compute_dtype == policy.variable_dtype and x.ndim == 3)
+
+
+def _value(variable, dtype):
+    return variable.value.astype(dtype, copy=False)
+
+
+def _add_grad(variable, grad):
+    variable.add_grad(grad.reshape(variable.shape), owned=True)
+
+
+def _dropout_keep(dropout_layer, shape, training):
+    """(keep, scale) for a residual dropout, drawn as the plain dropout op draws it."""
+    if not training or dropout_layer.rate == 0.0:
+        return None, 1.0
+    keep = dropout_layer.rng.random(shape) >= dropout_layer.rate
+    return keep, 1.0 / (1.0 - dropout_layer.rate)
+
+
+# ------------------------------------------------------------------------- multi-head attention
+def _qkv_kernel(mha, dtype):
+    """[Wq | Wk | Wv] as one (H, 3 * NH * D) array, in a buffer the layer keeps."""
+    xp = backend.get_array_module(mha.query.kernel.value)
+    hidden, width = mha.hidden_dim, mha.num_heads * mha.key_dim
+    parts = [_value(d.kernel, dtype).reshape(hidden, width)
+             for d in (mha.query, mha.key, mha.value)]
+    buffer = getattr(mha, "_qkv_kernel_buffer", None)
+    if (buffer is None or buffer.dtype != dtype or tuple(buffer.shape) != (hidden, 3 * width)
+            or backend.get_array_module(buffer) is not xp):
+        buffer = xp.empty((hidden, 3 * width), dtype=dtype)
+        object.__setattr__(mha, "_qkv_kernel_buffer", buffer)
+    xp.concatenate(parts, axis=1, out=buffer)
+    return buffer
+
+
+def attention_forward(mha, x2, batch_shape, padding_mask, training):
+    """x2 (N, H) -> a (N, H), the attention output WITHOUT its bias bo (the caller adds it),
+    and the cache for ``attention_backward``."""
+    xp = backend.get_array_module(x2)
+    dtype = x2.dtype
+    batch, length = batch_shape
+    heads, head_dim = mha.num_heads, mha.key_dim
+    w_qkv = _qkv_kernel(mha, dtype)                                        # (H, 3*NH*D)
+    qkv = matmul(xp, x2, w_qkv).reshape(batch, length, 3, heads, head_dim)  # (B, T, 3, NH, D)
+    b_qkv = xp.stack([_value(d.bias, dtype) for d in (mha.query, mha.key, mha.value)])
+    rate = mha.dropout_layer.rate
+    rng = mha.dropout_layer.rng if training and rate > 0 else None
+    out, attention_cache = fast.attention_forward_fused(
+        qkv, b_qkv, padding_mask, rate, rng, mha.mask_value)               # (B, T, NH, D)
+    out2 = out.reshape(batch * length, heads * head_dim)                   # (N, NH*D) view
+    w_out = _value(mha.attention_output.kernel, dtype).reshape(heads * head_dim, -1)
+    a = matmul(xp, out2, w_out)                                            # (N, H)
+    return a, (x2, w_qkv, attention_cache, out2, w_out)
+
+
+def attention_backward(mha, da, cache):
+    """da (N, H): gradient of the attention output (with or without its bias, the same) ->
+    dx (N, H); adds the gradients of all eight attention Variables (those trainable)."""
+    x2, w_qkv, attention_cache, out2, w_out = cache
+    xp = backend.get_array_module(da)
+    dense_out = mha.attention_output
+    if dense_out.kernel.trainable:
+        _add_grad(dense_out.kernel, matmul(xp, out2.T, da))               # (NH*D, H)
+        _add_grad(dense_out.bias, column_sum(da))                         # (H,)
+    dout = matmul(xp, da, w_out.T)                                         # (N, NH*D)
+    qkv_shape = attention_cache[0].shape                                   # (B, T, 3, NH, D)
+    dqkv = fast.attention_backward_fused(dout.reshape(qkv_shape[:2] + qkv_shape[3:]),
+                                         attention_cache)
+    dqkv2 = dqkv.reshape(x2.shape[0], -1)                                  # (N, 3*NH*D)
+    projections = (mha.query, mha.key, mha.value)
+    if any(d.kernel.trainable for d in projections):
+        width = dqkv2.shape[1] // 3
+        dw = matmul(xp, x2.T, dqkv2)                                       # (H, 3*NH*D)
+        db = column_sum(dqkv2)                                             # (3*NH*D,)
+        for i, dense in enumerate(projections):
+            if dense.kernel.trainable:
+                _add_grad(dense.kernel, dw[:, i * width:(i + 1) * width])
+                _add_grad(dense.bias, db[i * width:(i + 1) * width])
+    return matmul(xp, dqkv2, w_qkv.T)                                      # (N, H)
+
+
+def mha_forward(mha, x, padding_mask, training):
+    """MultiHeadAttention.forward, fused. x (B, T, H) -> (B, T, H)."""
+    batch, length, hidden = x.shape
+    dtype = mha.compute_dtype
+    x2 = x.astype(dtype, copy=False).reshape(batch * length, hidden)
+    a, cache = attention_forward(mha, x2, (batch, length), padding_mask, training)
+    a += _value(mha.attention_output.bias, dtype)
+    mha.clear_caches()
+    mha.save_cache((cache, x.shape, x.dtype), slot="fused")
+    return a.reshape(batch, length, -1)
+
+
+def mha_backward(mha, dy):
+    """MultiHeadAttention.backward, fused. dy (B, T, H) -> dx (B, T, H)."""
+    cache, shape, dtype = mha.pop_cache(slot="fused")
+    dy2 = dy.astype(mha.compute_dtype, copy=False).reshape(shape[0] * shape[1], -1)
+    return attention_backward(mha, dy2, cache).reshape(shape).astype(dtype, copy=False)
+
+
+# ---------------------------------------------------------------------------- encoder block
+def encoder_applies(layer, x):
+    return applies(layer, x) and layer.feedforward_intermediate_dense.activation in \
+        _FUSED_ACTIVATIONS
+
+
+def encoder_forward(layer, x, padding_mask, training):
+    """TransformerEncoder.forward, fused. x (B, T, H) -> (B, T, H)."""
+    xp = backend.get_array_module(x)
+    batch, length, hidden = x.shape
+    dtype = layer.compute_dtype
+    x2 = x.astype(dtype, copy=False).reshape(batch * length, hidden)       # (N, H)
+    mha = layer.self_attention_layer
+    a, attention_cache = attention_forward(mha, x2, (batch, length), padding_mask, training)
+    ln1 = layer.self_attention_layer_norm
+    keep1, scale1 = _dropout_keep(layer.self_attention_dropout, x.shape, training)
+    y1, ln1_cache = fast.add_layer_norm_forward(
+        x2, a, _value(mha.attention_output.bias, dtype), _value(ln1.gamma, dtype),
+        _value(ln1.beta, dtype), ln1.epsilon,
+        None if keep1 is None else keep1.reshape(x2.shape), scale1)        # (N, H)
+    dense_in = layer.feedforward_intermediate_dense
+    w_in = _value(dense_in.kernel, dtype)                                  # (H, I)
+    z = matmul(xp, y1, w_in)                                               # (N, I)
+    h, gelu_cache = fast.gelu_forward_fused(z, _value(dense_in.bias, dtype),
+                                            _FUSED_ACTIVATIONS[dense_in.activation])
+    dense_out = layer.feedforward_output_dense
+    w_out = _value(dense_out.kernel, dtype)                                # (I, H)
+    f = matmul(xp, h, w_out)                                               # (N, H)
+    ln2 = layer.feedforward_layer_norm
+    keep2, scale2 = _dropout_keep(layer.feedforward_dropout, x.shape, training)
+    y2, ln2_cache = fast.add_layer_norm_forward(
+        y1, f, _value(dense_out.bias, dtype), _value(ln2.gamma, dtype), _value(ln2.beta, dtype),
+        ln2.epsilon, None if keep2 is None else keep2.reshape(x2.shape), scale2)  # (N, H)
+    layer.clear_caches()
+    layer.save_cache((attention_cache, ln1_cache, y1, w_in, gelu_cache, h, w_out, ln2_cache,
+                      x.shape, x.dtype), slot="fused")
+    return y2.reshape(x.shape)
+
+
+def encoder_backward(layer, dy):
+    """TransformerEncoder.backward, fused. dy (B, T, H) -> dx (B, T, H)."""
+    (attention_cache, ln1_cache, y1, w_in, gelu_cache, h, w_out, ln2_cache, shape,
+     x_dtype) = layer.pop_cache(slot="fused")
+    xp = backend.get_array_module(dy)
+    dtype = layer.compute_dtype
+    dy2 = dy.astype(dtype, copy=False).reshape(shape[0] * shape[1], shape[2])   # (N, H)
+    ln2 = layer.feedforward_layer_norm
+    d_res, d_f, dgamma, dbeta = fast.add_layer_norm_backward(
+        dy2, ln2_cache, param_grads=ln2.gamma.trainable)                   # (N, H) x2
+    if dgamma is not None:
+        _add_grad(ln2.gamma, dgamma)
+        _add_grad(ln2.beta, dbeta)
+    dense_out = layer.feedforward_output_dense
+    if dense_out.kernel.trainable:
+        _add_grad(dense_out.kernel, matmul(xp, h.T, d_f))                  # (I, H)
+        _add_grad(dense_out.bias, column_sum(d_f))
+    dz = fast.gelu_backward_fused(matmul(xp, d_f, w_out.T), gelu_cache)    # (N, I)
+    dense_in = layer.feedforward_intermediate_dense
+    if dense_in.kernel.trainable:
+        _add_grad(dense_in.kernel, matmul(xp, y1.T, dz))                   # (H, I)
+        _add_grad(dense_in.bias, column_sum(dz))
+    dy1 = matmul(xp, dz, w_in.T)                                           # (N, H)
+    dy1 += d_res
+    ln1 = layer.self_attention_layer_norm
+    d_res1, d_a, dgamma, dbeta = fast.add_layer_norm_backward(
+        dy1, ln1_cache, param_grads=ln1.gamma.trainable)
+    if dgamma is not None:
+        _add_grad(ln1.gamma, dgamma)
+        _add_grad(ln1.beta, dbeta)
+    dx = attention_backward(layer.self_attention_layer, d_a, attention_cache)   # (N, H)
+    dx += d_res1
+    return dx.reshape(shape).astype(x_dtype, copy=False)
