@@ -4,8 +4,9 @@ Every Python installation carries it: the docstrings of the standard-library mod
 from their source with ``ast``, nothing is imported or run) and the help topics of
 ``pydoc_data.topics``. The text is split into paragraphs and whitespace is normalised.
 
-Three views of it:
+Views of it:
 
+    load_python_docs_sources(split)      (source, paragraphs) per file or help topic
     load_python_docs(split)              paragraphs; the split is by source file, so the
                                          held-out part is whole modules never seen in training
     load_python_docs(split, passage_length=64)
@@ -15,7 +16,7 @@ Three views of it:
                                          padding than single paragraphs
     load_python_docs_packages(split)     a labelled task: which standard-library package a
                                          paragraph comes from (balanced classes, held out by
-                                         source file)
+                                         source file: ``package_files``)
 
 The corpus depends on the Python version; for one version it is the same on every machine.
 """
