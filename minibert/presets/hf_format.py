@@ -168,6 +168,24 @@ def vocabulary_from_tokenizer_json(path, label):
 
 
 # =============================================================================== tensors
+class ArrayCheckpoint:
+    """Tensors already in memory, ``{name: array}`` (e.g. a torch state dict converted with
+    ``{k: v.detach().numpy() for k, v in model.state_dict().items()}``), with the interface of
+    ``SafetensorsCheckpoint``, so ``load_weights`` copies a live HF model."""
+
+    def __init__(self, tensors):
+        self._tensors = tensors
+
+    def keys(self):
+        return list(self._tensors)
+
+    def shape(self, key):
+        return tuple(self._tensors[key].shape)
+
+    def get(self, key):
+        return np.array(self._tensors[key])     # a fresh array: load_weights may keep it
+
+
 class SafetensorsCheckpoint:
     """The tensors of ``model.safetensors`` or of the shards an index lists, memory-mapped.
 

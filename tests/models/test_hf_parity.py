@@ -7,28 +7,13 @@ import pytest
 from reference_libraries import require
 
 from minibert import backend
-from minibert.presets.hf_format import backbone_kwargs, load_weights, masked_lm_kwargs
+from minibert.presets.hf_format import (ArrayCheckpoint, backbone_kwargs, load_weights,
+                                       masked_lm_kwargs)
 from reference_models import MINIBERT_CLASSES, max_abs_error, padded_batch
 
 TOLERANCE = 1e-5
 SIZES = [dict(vocab=97, layers=2, heads=2, hidden=16, intermediate=32, positions=24),
          dict(vocab=61, layers=3, heads=3, hidden=21, intermediate=40, positions=16)]
-
-
-class StateDict:
-    """A torch state dict seen through the checkpoint interface of the HF loader."""
-
-    def __init__(self, state_dict):
-        self._tensors = {k: v.detach().cpu().numpy() for k, v in state_dict.items()}
-
-    def keys(self):
-        return list(self._tensors)
-
-    def shape(self, key):
-        return self._tensors[key].shape
-
-    def get(self, key):
-        return self._tensors[key]
 
 
 def _hf_model(transformers, torch, model_type, head, size, seed=0):
@@ -63,7 +48,8 @@ def _minibert_model(hf_model, model_type, head, num_layers):
     backbone = MINIBERT_CLASSES[f"{prefix}Backbone"](**backbone_kwargs(config, "test"))
     model = (MINIBERT_CLASSES[f"{prefix}MaskedLM"](backbone, **masked_lm_kwargs(config))
              if head else backbone)
-    load_weights(model.weights, StateDict(hf_model.state_dict()), kind, num_layers,
+    tensors = {k: v.detach().numpy() for k, v in hf_model.state_dict().items()}
+    load_weights(model.weights, ArrayCheckpoint(tensors), kind, num_layers,
                  "masked_lm" if head else None, "test")
     return model
 

@@ -14,7 +14,8 @@ import numpy as np
 from reference_libraries import require
 
 import minibert
-from minibert.presets.hf_format import backbone_kwargs, load_weights, masked_lm_kwargs
+from minibert.presets.hf_format import (ArrayCheckpoint, backbone_kwargs, load_weights,
+                                       masked_lm_kwargs)
 
 STEPS, WARMUP, PEAK, DECAY, EPSILON = 10, 3, 1e-3, 0.01, 1e-12
 
@@ -27,22 +28,11 @@ def test_ten_adamw_steps_with_warmup_match_torch():
         intermediate_size=32, max_position_embeddings=16, hidden_dropout_prob=0.0,
         attention_probs_dropout_prob=0.0, initializer_range=0.2)
     reference = transformers.BertForMaskedLM(config).train()
-    # The state dict as the HF loader reads a checkpoint (tied decoder weight included).
     state = {k: v.detach().numpy().copy() for k, v in reference.state_dict().items()}
-
-    class Checkpoint:
-        keys = state.keys
-
-        def shape(self, key):
-            return state[key].shape
-
-        def get(self, key):
-            return state[key]
-
     hf = config.to_dict()
     model = minibert.BertMaskedLM(minibert.BertBackbone(**backbone_kwargs(hf, "test")),
                                   **masked_lm_kwargs(hf))
-    load_weights(model.weights, Checkpoint(), "bert", 2, "masked_lm", "test")
+    load_weights(model.weights, ArrayCheckpoint(state), "bert", 2, "masked_lm", "test")
     schedule = minibert.optimizers.schedules.PolynomialDecay(
         0.0, decay_steps=STEPS - WARMUP, end_learning_rate=0.0, warmup_target=PEAK,
         warmup_steps=WARMUP)
@@ -81,11 +71,9 @@ def test_ten_adamw_steps_with_warmup_match_torch():
         assert abs(loss - expected) <= 1e-5 * abs(expected), (step, loss, expected)
 
     final = {k: v.detach().numpy() for k, v in reference.state_dict().items()}
-    state.clear()
-    state.update(final)
     trained = minibert.BertMaskedLM(minibert.BertBackbone(**backbone_kwargs(hf, "test")),
                                     **masked_lm_kwargs(hf))
-    load_weights(trained.weights, Checkpoint(), "bert", 2, "masked_lm", "test")
+    load_weights(trained.weights, ArrayCheckpoint(final), "bert", 2, "masked_lm", "test")
     for ours, theirs in zip(model.weights, trained.weights):
         if ours.path.startswith("pooled_dense"):
             continue                 # BertForMaskedLM has no pooler
