@@ -3,6 +3,8 @@
     minibert demo        the built-in pretrained BERT fills masks in sentences about Python,
                          then a float64 gradient check of a whole masked-LM loss
     minibert fill-mask   the most probable tokens at each [MASK] of a text
+    minibert embed       sentence embeddings (mean or [CLS] pooling) and their cosine
+                         similarities (``minibert.embeddings``)
     minibert pretrain    pretrain a BERT from scratch on the standard library's documentation
                          (``minibert.pretraining``, docs/pretraining.md)
     minibert finetune    fine-tune a text classifier from a preset and compare it with
@@ -11,10 +13,13 @@
     minibert parity      compare a preset loaded by minibert and by KerasHub or transformers,
                          tensor by tensor; exit status 1 above the tolerance
     minibert presets     the built-in preset names with their sizes
+    minibert download    fetch every file of a preset into the cache, to load it offline later
+                         (MINIBERT_OFFLINE=1)
 """
 import argparse
 import dataclasses
 import json
+import os
 import sys
 
 import numpy as np
@@ -104,6 +109,42 @@ def fill_mask_command(args):
     return 0
 
 
+def _read_texts(args):
+    """The texts given on the command line, then the non-blank lines of ``--file``; a
+    ValueError (before any model is loaded) when there are none."""
+    texts = list(args.texts)
+    if args.file:
+        with open(args.file, encoding="utf-8") as file:
+            texts += [line.strip() for line in file if line.strip()]
+    if not texts:
+        raise ValueError("no text to embed: give TEXT arguments or --file with one text a line")
+    return texts
+
+
+def embed(args):
+    from minibert.embeddings import (cosine_similarity, load_sentence_encoder,
+                                     sentence_embeddings)
+    texts = _read_texts(args)
+    backbone, preprocessor = load_sentence_encoder(args.preset, args.sequence_length)
+    embeddings = sentence_embeddings(backbone, preprocessor, texts, pooling=args.pooling,
+                                     normalize=args.normalize)              # (N, H)
+    print(f"{args.preset}: {len(texts)} text(s), {embeddings.shape[1]}-dimensional "
+          f"embeddings ({args.pooling} pooling{', L2-normalised' if args.normalize else ''})\n")
+    for i, (text, vector) in enumerate(zip(texts, embeddings), 1):
+        print(f"[{i}] {text}\n    " + " ".join(f"{value:+.4f}" for value in vector[:6])
+              + (" ..." if len(vector) > 6 else ""))
+    if len(texts) > 1:
+        similarities = cosine_similarity(embeddings, embeddings)           # (N, N)
+        labels = [f"[{i}]" for i in range(1, len(texts) + 1)]
+        print("\ncosine similarity:\n" + " " * 7 + "".join(f"{label:>8}" for label in labels))
+        for label, row in zip(labels, similarities):
+            print(f"{label:>7}" + "".join(f"{value:8.3f}" for value in row))
+    if args.output:
+        np.save(args.output, embeddings)
+        print(f"\nsaved the {embeddings.shape} float32 array to {args.output}")
+    return 0
+
+
 def gradcheck(args):
     report = gradient_check_report(args.seed)
     print(report)
@@ -170,8 +211,28 @@ def presets(args):
     return 0
 
 
+def _file_size(size):
+    """A byte count for people: "664 B", "3.4 MB" (powers of 1000)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+
+
+def download(args):
+    from minibert.presets import download_preset
+    files = download_preset(args.preset)
+    for name, path in files.items():
+        print(f"{name:<40} {_file_size(os.path.getsize(path)):>10}")
+    where = os.path.commonpath([os.path.dirname(path) for path in files.values()])
+    total = sum(os.path.getsize(path) for path in files.values())
+    print(f"\n{len(files)} files, {_file_size(total)}, in {where}")
+    return 0
+
+
 # ================================================================================== parser
 def build_parser():
+    from minibert.embeddings import POOLINGS
     from minibert.finetuning import FinetuningConfig
     from minibert.pretraining import PretrainingConfig
     parser = argparse.ArgumentParser(prog="minibert", description=__doc__.split("\n\n")[0])
@@ -193,6 +254,26 @@ def build_parser():
     fill_parser.add_argument("--preset", default=DEFAULT_PRESET,
                              help="a masked-LM preset: a built-in name or a directory")
     fill_parser.set_defaults(run=fill_mask_command)
+
+    embed_parser = commands.add_parser(
+        "embed", help="sentence embeddings and their cosine similarities",
+        description="Embed each text with a preset's backbone (mean pooling over the real "
+                    "tokens, as sentence-transformers, or the [CLS] token), print the start "
+                    "of each embedding and, for two texts or more, their cosine similarities.")
+    embed_parser.add_argument("texts", nargs="*", metavar="TEXT", help="a text to embed")
+    embed_parser.add_argument("--file", help="also embed each non-blank line of this file")
+    embed_parser.add_argument("--preset", default=DEFAULT_PRESET,
+                              help="a built-in name, a KerasHub preset or HF model directory, "
+                                   "kaggle:// or hf:// (default: %(default)s)")
+    embed_parser.add_argument("--pooling", choices=POOLINGS, default="mean")
+    embed_parser.add_argument("--normalize", action="store_true",
+                              help="divide each embedding by its L2 norm")
+    embed_parser.add_argument("--sequence-length", type=int,
+                              help="pack (and truncate) texts to this many tokens (default: "
+                                   "the preset's, at most the backbone's maximum)")
+    embed_parser.add_argument("--output", metavar="FILE.npy",
+                              help="save the (texts, hidden) float32 array with numpy.save")
+    embed_parser.set_defaults(run=embed)
 
     pretrain_parser = commands.add_parser(
         "pretrain", help="pretrain a BERT on the standard library's documentation",
@@ -225,6 +306,18 @@ def build_parser():
 
     presets_parser = commands.add_parser("presets", help="list the built-in presets")
     presets_parser.set_defaults(run=presets)
+
+    download_parser = commands.add_parser(
+        "download", help="fetch a preset's files into the cache, to load it offline later",
+        description="Fetch every file from_preset reads for PRESET (config, weights and "
+                    "every shard, task, preprocessor and tokenizer files) and print each "
+                    "with its size. Afterwards the preset loads with MINIBERT_OFFLINE=1. "
+                    "hf:// files go to $MINIBERT_HOME/hub (default ~/.cache/minibert/hub), "
+                    "kaggle:// ones to kagglehub's cache; for a directory or a preset that "
+                    "ships with minibert the files present are listed.")
+    download_parser.add_argument("preset", help="a built-in name, kaggle://... or "
+                                                "hf://owner/name[@revision]")
+    download_parser.set_defaults(run=download)
 
     check_parser = commands.add_parser("gradcheck", help="float64 gradient check of the loss")
     check_parser.add_argument("--seed", type=int, default=0)

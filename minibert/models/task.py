@@ -56,7 +56,10 @@ class Task(Trainer, PresetMethods, Layer):
     def from_preset(cls, preset, load_weights=True, **kwargs):
         """Build this task from a preset (see ``Backbone.from_preset``). A preset with a saved
         task of this class restores its head; otherwise the head starts fresh, as KerasHub.
-        Passing ``num_classes`` to a classifier never loads the saved head."""
+        Passing ``num_classes`` to a classifier never loads the saved head. Arguments only the
+        backbone takes (``activation``, ``num_layers``, ...) raise a TypeError, as KerasHub
+        does not pass them on either: build ``BertBackbone.from_preset(preset, ...)`` (or the
+        preset's backbone class) and pass it as ``backbone=``."""
         from minibert.presets.loader import load_task
         return load_task(cls, preset, load_weights=load_weights, **kwargs)
 

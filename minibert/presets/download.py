@@ -44,6 +44,7 @@ import urllib.request
 
 from minibert.presets.errors import (ChecksumError, DownloadError, PresetFileNotFoundError,
                                      preset_warning)
+from minibert.progress import progress_bar
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 #: Attempts per request after the first one, and the first wait (doubled after each failure).
@@ -305,12 +306,8 @@ def _stream_to(target_file, url, expected_size, label, failure):
 def _progress(total, label, initial):
     if total is None or total < 10 * CHUNK_BYTES:
         return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, initial=initial, unit="B", unit_scale=True, desc=label,
-                disable=None, leave=False)
+    return progress_bar(total=total, initial=initial, unit="B", unit_scale=True, desc=label,
+                        disable=None, leave=False)
 
 
 def _verify(path, meta, label):

@@ -6,6 +6,7 @@ The model classes' ``from_preset`` classmethods call these functions::
     load_task(cls, preset, load_weights=True, **kwargs)
     load_tokenizer(cls, preset, config_file="tokenizer.json", **kwargs)
     load_preprocessor(cls, preset, config_file="preprocessor.json", **kwargs)
+    download_preset(preset)      every file those read, fetched into the cache
 
 ``preset`` is anything ``handles.resolve`` accepts. Its ``config.json`` tells the format:
 ``registered_name`` means a KerasHub preset, ``model_type`` an HF model directory.
@@ -24,6 +25,7 @@ KerasHub's rules, kept here:
   unless ``dtype`` is passed.
 """
 import copy
+import inspect
 
 from minibert.layers import initializers
 from minibert.presets import handles, hf_format, registry
@@ -61,6 +63,7 @@ def load_task(cls, preset, load_weights=True, **kwargs):
                           "MaskedLM.from_preset() or TextClassifier.from_preset().")
     loader = open_preset(preset)
     cls = registry.find_subclass(cls, loader.backbone_class(), preset)
+    _check_task_arguments(cls, loader.backbone_class(), preset, kwargs)
     load_task_weights = "num_classes" not in kwargs
     with initializers.deferred_initialization(load_weights):
         task = loader.load_task(cls, load_weights, load_task_weights, dict(kwargs))
@@ -85,16 +88,35 @@ def load_preprocessor(cls, preset, config_file=kf.PREPROCESSOR_CONFIG_FILE, **kw
     return loader.load_preprocessor(cls, config_file, dict(kwargs))
 
 
+def download_preset(preset):
+    """Fetch every file ``from_preset`` reads for ``preset`` into the cache, so that it loads
+    offline later (``MINIBERT_OFFLINE=1``).
+
+    The required files (config.json and the backbone weights, every shard of them) must
+    exist; the optional ones (task, preprocessor, tokenizer, vocabulary) are fetched when the
+    preset has them. For a local directory or a preset shipped with minibert nothing is
+    fetched: the files present are reported.
+
+    Returns {file name in the preset: local path}, config.json first. Raises what loading
+    raises: PresetError for an unknown name, PresetFileNotFoundError for a missing required
+    file (offline: one not in the cache), DownloadError when the network fails.
+    """
+    loader = open_preset(preset)
+    return {name: loader.source.get_file(name) for name in loader.files()}
+
+
 def open_preset(preset):
     """The loader for ``preset``'s format (KerasPresetLoader or HFPresetLoader)."""
     source = handles.resolve(preset)
-    if not source.exists(kf.CONFIG_FILE):
+    try:
+        config_path = source.get_file(kf.CONFIG_FILE)
+    except FileNotFoundError as error:
         raise PresetFileNotFoundError(
-            f"{source.description}: no {kf.CONFIG_FILE}. A preset is a KerasHub preset "
-            "directory (config.json, model.weights.h5, ...) or an HF model directory "
-            "(config.json, model.safetensors, vocab.txt).")
+            f"{source.description}: no {kf.CONFIG_FILE} ({error}). A preset is a KerasHub "
+            "preset directory (config.json, model.weights.h5, ...) or an HF model directory "
+            "(config.json, model.safetensors, vocab.txt).") from error
     label = f"{source.description}/{kf.CONFIG_FILE}"
-    config = kf.read_json(source.get_file(kf.CONFIG_FILE), label)
+    config = kf.read_json(config_path, label)
     if not isinstance(config, dict):
         raise PresetFormatError(f"{label}: expected a JSON object")
     if "registered_name" in config or ("class_name" in config and "config" in config):
@@ -106,6 +128,34 @@ def open_preset(preset):
         "an HF config (with 'model_type'). Keys seen: " + ", ".join(sorted(config)))
 
 
+def _check_task_arguments(cls, backbone_cls, preset, kwargs):
+    """Refuse, with the way to do it, an argument that only the backbone takes: a task's
+    ``from_preset`` does not pass backbone arguments on (as in KerasHub)."""
+    misplaced = sorted(set(kwargs) & (_init_arguments(backbone_cls) - _init_arguments(cls)))
+    if misplaced:
+        raise TypeError(
+            f"{cls.__name__}.from_preset(): {', '.join(misplaced)} "
+            f"{'is an argument' if len(misplaced) == 1 else 'are arguments'} of the backbone "
+            f"({backbone_cls.__name__}), not of the task, and a task's from_preset does not "
+            "pass backbone arguments on. Build the backbone with them, then give it to the "
+            "task:\n"
+            f"    backbone = {backbone_cls.__name__}.from_preset({preset!r}, "
+            f"{', '.join(f'{name}=...' for name in misplaced)})\n"
+            f"    task = {cls.__name__}.from_preset({preset!r}, backbone=backbone)")
+
+
+def _init_arguments(cls):
+    """The names of the arguments ``cls(...)`` accepts by keyword, along its bases."""
+    names = set()
+    for klass in cls.__mro__:
+        init = vars(klass).get("__init__")
+        if init is not None:
+            names.update(name for name, parameter in inspect.signature(init).parameters.items()
+                         if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD,
+                                               parameter.KEYWORD_ONLY))
+    return names
+
+
 def _resolve_dtype(saved, requested):
     """KerasHub's rule: a requested dtype wins; a saved float policy yields to the global one."""
     if requested is not None:
@@ -114,6 +164,12 @@ def _resolve_dtype(saved, requested):
     if name is None or name in _FLOAT_POLICIES:
         return None
     return saved
+
+
+def _vocabulary_file(tokenizer_config_file):
+    """Where a KerasHub preset keeps the vocabulary of the tokenizer saved as
+    ``tokenizer_config_file``: ``tokenizer.json`` -> ``assets/tokenizer/vocabulary.txt``."""
+    return f"assets/{tokenizer_config_file.split('.')[0]}/{kf.VOCABULARY_FILE}"
 
 
 def _warn_random_head(cls, source):
@@ -155,23 +211,36 @@ class KerasPresetLoader:
             self.load_backbone_weights(backbone)
         return backbone
 
+    def backbone_weight_files(self):
+        """The names of the backbone's weight files: [model.weights.h5], or
+        [model.weights.json, shard, ...] (the shards it lists)."""
+        if self.source.exists(kf.MODEL_WEIGHTS_FILE):
+            return [kf.MODEL_WEIGHTS_FILE]
+        if self.source.exists(kf.SHARDED_WEIGHTS_CONFIG_FILE):
+            return [kf.SHARDED_WEIGHTS_CONFIG_FILE] + kf.sharded_filenames(
+                self.source.get_file(kf.SHARDED_WEIGHTS_CONFIG_FILE),
+                self.label(kf.SHARDED_WEIGHTS_CONFIG_FILE))
+        raise PresetFileNotFoundError(
+            f"{self.source.description}: no backbone weights ({kf.MODEL_WEIGHTS_FILE}, or "
+            f"{kf.SHARDED_WEIGHTS_CONFIG_FILE} with its shards). Pass load_weights=False "
+            "for a randomly initialised model.")
+
+    def files(self):
+        """The names of every file of the preset this loader reads: config.json and the
+        backbone weights (an error if missing), then whichever of the task, preprocessor,
+        tokenizer and vocabulary files the preset has."""
+        optional = (kf.TASK_CONFIG_FILE, kf.TASK_WEIGHTS_FILE, kf.PREPROCESSOR_CONFIG_FILE,
+                    kf.TOKENIZER_CONFIG_FILE, _vocabulary_file(kf.TOKENIZER_CONFIG_FILE))
+        return [kf.CONFIG_FILE, *self.backbone_weight_files(),
+                *(name for name in optional if self.source.exists(name))]
+
     def load_backbone_weights(self, backbone):
         kind = registry.backbone_kind(backbone)
         layout = kf.backbone_layout(kind, int(backbone.get_config()["num_layers"]))
-        if self.source.exists(kf.MODEL_WEIGHTS_FILE):
-            files = [(self.source.get_file(kf.MODEL_WEIGHTS_FILE),
-                      self.label(kf.MODEL_WEIGHTS_FILE))]
-            label = self.label(kf.MODEL_WEIGHTS_FILE)
-        elif self.source.exists(kf.SHARDED_WEIGHTS_CONFIG_FILE):
-            label = self.label(kf.SHARDED_WEIGHTS_CONFIG_FILE)
-            names = kf.sharded_filenames(self.source.get_file(kf.SHARDED_WEIGHTS_CONFIG_FILE),
-                                         label)
-            files = [(self.source.get_file(n), self.label(n)) for n in names]
-        else:
-            raise PresetFileNotFoundError(
-                f"{self.source.description}: no backbone weights ({kf.MODEL_WEIGHTS_FILE}, or "
-                f"{kf.SHARDED_WEIGHTS_CONFIG_FILE} with its shards). Pass load_weights=False "
-                "for a randomly initialised model.")
+        names = self.backbone_weight_files()
+        label = self.label(names[0])                     # the weights file, or the index
+        files = [(self.source.get_file(n), self.label(n)) for n in names
+                 if n != kf.SHARDED_WEIGHTS_CONFIG_FILE]
         with kf._H5Files(files) as h5files:
             arrays = kf.read_layout(h5files, layout, label)
         assign_arrays(backbone.weights, arrays, label, names=kf.weight_map(layout))
@@ -253,10 +322,8 @@ class KerasPresetLoader:
     def _build_tokenizer(self, serialized, kwargs, label):
         cls, config = kf.deserialize_config(serialized, label, kwargs)
         config_file = config.get("config_file") or kf.TOKENIZER_CONFIG_FILE
-        subdir = config_file.split(".")[0]
         if "vocabulary" not in kwargs:
-            config["vocabulary"] = self.source.get_file(
-                f"assets/{subdir}/{kf.VOCABULARY_FILE}")
+            config["vocabulary"] = self.source.get_file(_vocabulary_file(config_file))
         return cls.from_config(config)
 
     def load_tokenizer(self, cls, config_file, kwargs):
@@ -315,6 +382,24 @@ class HFPresetLoader:
         config = hf_format.backbone_kwargs(self.config, self.config_label)
         config.update(kwargs)
         return config
+
+    def weight_files(self):
+        """The names of the safetensors files the weights are read from: model.safetensors,
+        or model.safetensors.index.json and every shard it names (each fetched, and its
+        header checked)."""
+        recorder = _RecordingSource(self.source)
+        with hf_format.SafetensorsCheckpoint(recorder):
+            pass
+        return recorder.fetched
+
+    def files(self):
+        """The names of every file of the model directory this loader reads: config.json and
+        the weights (an error if missing), then whichever of the tokenizer files and
+        sentence_bert_config.json the directory has."""
+        optional = (hf_format.TOKENIZER_CONFIG_FILE, hf_format.VOCAB_FILE,
+                    hf_format.HF_TOKENIZER_FILE, hf_format.SENTENCE_BERT_CONFIG_FILE)
+        return [hf_format.CONFIG_FILE, *self.weight_files(),
+                *(name for name in optional if self.source.exists(name))]
 
     def _checkpoint_label(self):
         return f"{self.source.description} (safetensors)"
@@ -398,6 +483,25 @@ class HFPresetLoader:
         if "tokenizer" not in kwargs:
             kwargs["tokenizer"] = self.load_tokenizer(registry.tokenizer_of(cls), None, {})
         return cls(**kwargs)
+
+
+class _RecordingSource(handles.PresetSource):
+    """``source`` seen through a log: ``fetched`` lists, in order, the name of every file
+    read through ``get_file``."""
+
+    def __init__(self, source):
+        self.source = source
+        self.description = source.description
+        self.fetched = []
+
+    def get_file(self, path):
+        local = self.source.get_file(path)
+        if path not in self.fetched:
+            self.fetched.append(path)
+        return local
+
+    def exists(self, path):
+        return self.source.exists(path)
 
 
 def _hf_tokenizer(cls, vocabulary, arguments):

@@ -24,6 +24,8 @@ import warnings
 
 import numpy as np
 
+from minibert.progress import progress_bar
+
 __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping",
            "ModelCheckpoint", "CSVLogger", "LearningRateScheduler"]
 
@@ -177,11 +179,10 @@ class ProgbarLogger(Callback):
         self._close()
         self._start, self._seen = time.time(), 0
         if self._verbose == 1:
-            from tqdm.auto import tqdm
-            self._bar = tqdm(total=self.params.get("steps"), unit="step", file=sys.stdout,
-                             dynamic_ncols=True, leave=True,
-                             bar_format="{n_fmt}/{total_fmt} {bar} {elapsed}<{remaining}"
-                                        "{postfix}")
+            self._bar = progress_bar(total=self.params.get("steps"), unit="step",
+                                     file=sys.stdout, dynamic_ncols=True, leave=True,
+                                     bar_format="{n_fmt}/{total_fmt} {bar} "
+                                                "{elapsed}<{remaining}{postfix}")
 
     def _update(self, batch, logs):
         self._seen = batch + 1
