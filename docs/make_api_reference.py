@@ -43,6 +43,8 @@ MODULES = [
     ("minibert.metrics", "metrics"),
     ("minibert.callbacks", "callbacks"),
     ("minibert.presets", "presets"),
+    ("minibert.embeddings", "embeddings"),
+    ("minibert.fill_mask", "fill_mask"),
     ("minibert.testing.gradient_check", "testing.gradient_check"),
     ("minibert.testing.parity", "testing.parity"),
     ("minibert.testing.device", "testing.device"),
