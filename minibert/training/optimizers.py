@@ -30,6 +30,8 @@ import re
 import warnings
 
 from minibert import backend
+from minibert.ops import fast
+from minibert.ops.fast import adam as fast_adam
 from minibert.ops.precision import accumulation_dtype
 from minibert.training import schedules
 
@@ -378,12 +380,17 @@ class Adam(Optimizer):
         step = self.iterations + 1
         alpha = learning_rate * math.sqrt(1.0 - self.beta_2 ** step) / (1.0 - self.beta_1 ** step)
         m, v = state["momentum"], state["velocity"]
+        v_hat = state.get("velocity_hat")
+        if fast.enabled() and fast_adam.supports(variable.value, g, m, v):
+            # The same steps as below, block by block (minibert/ops/fast/adam.py).
+            fast_adam.adam_update_fused(variable.value, g, m, v, self.beta_1, self.beta_2,
+                                        alpha, self.epsilon, v_hat)
+            return
         m *= self.beta_1
         m += (1.0 - self.beta_1) * g                                    # m = b1 m + (1-b1) g
         v *= self.beta_2
         v += (1.0 - self.beta_2) * xp.square(g)                         # v = b2 v + (1-b2) g^2
         if self.amsgrad:
-            v_hat = state["velocity_hat"]
             xp.maximum(v_hat, v, out=v_hat)
             v = v_hat
         self._subtract(variable, (m * alpha) / (xp.sqrt(v) + self.epsilon))
