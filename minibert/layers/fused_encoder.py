@@ -19,7 +19,7 @@ current values). Gradients go into the same Variables, and frozen ones cost no m
 from minibert import backend
 from minibert.ops import fast
 from minibert.ops.fast.layer_norm import column_sum
-from minibert.ops.precision import matmul
+from minibert.ops.fast.gemm import matmul
 
 _FUSED_ACTIVATIONS = {"gelu": False, "gelu_approximate": True}   # name -> approximate
 
