@@ -43,7 +43,7 @@ def add_layer_norm_forward(x, h, bias, gamma, beta, epsilon, keep=None, keep_sca
         out = y[start:stop]
         xp.multiply(xh, gamma, out=out)
         out += beta
-    threads.parallel_for(xp, n, threads.rows_per_block(width * x.itemsize, 128 * 1024), run)
+    threads.parallel_for(xp, n, threads.rows_per_block(width * x.itemsize), run)
     return y, (xhat, rstd, gamma, keep, keep_scale)
 
 
@@ -65,7 +65,7 @@ def add_layer_norm_backward(dy, cache, input_grad=True, param_grads=True):
     dtype = xhat.dtype.type
     dx = xp.empty_like(xhat) if input_grad else None
     dh = (xp.empty_like(xhat) if keep is not None else dx) if input_grad else None
-    row_blocks = threads.rows_per_block(width * xhat.itemsize, 128 * 1024)
+    row_blocks = threads.rows_per_block(width * xhat.itemsize)
     partials = {}                                          # block start -> (dgamma, dbeta)
 
     def run(start, stop):
@@ -107,7 +107,7 @@ def column_sum(a):
 
     def run(start, stop):
         partials[start] = a[start:stop].sum(axis=0)
-    threads.parallel_for(xp, n, max(64, threads.rows_per_block(width * a.itemsize, 512 * 1024)),
+    threads.parallel_for(xp, n, max(64, threads.rows_per_block(width * a.itemsize)),
                          run)
     parts = [partials[k] for k in sorted(partials)]
     total = parts[0] if len(parts) == 1 else parts[0].copy()

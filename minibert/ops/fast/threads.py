@@ -92,7 +92,7 @@ def parallel_for(xp, n, block, function):
         future.result()                         # re-raises the first error of a block
 
 
-def rows_per_block(row_bytes, target_bytes=256 * 1024):
+def rows_per_block(row_bytes, target_bytes=512 * 1024):
     """How many rows of ``row_bytes`` bytes make a block of about ``target_bytes`` (>= 1)."""
     return max(1, target_bytes // max(1, row_bytes))
 
