@@ -18,12 +18,31 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from minibert import backend  # noqa: E402
 from minibert.ops import (attention_backward, attention_forward, gelu_backward,  # noqa: E402
                           gelu_forward, layer_norm_backward, layer_norm_forward)
+from minibert.layers.layer import Layer  # noqa: E402
 from minibert.ops import fast  # noqa: E402
+from minibert.ops.fast import gemm  # noqa: E402
+from minibert.ops.precision import matmul  # noqa: E402
+from minibert.training.optimizers import Adam  # noqa: E402
 
 
 def _erf_series(x):
     """backend.erf as it was for every dtype: the float64 series, cast back."""
     return backend._numpy_erf(x.astype(np.float64)).astype(x.dtype)
+
+
+def _adam_step(optimizer, variable, grad, use_fast):
+    """One Adam update of ``variable``, on the plain code or the fast one."""
+    previous = fast.enabled()
+    fast.set_enabled(use_fast)
+    try:
+        optimizer.apply([grad], [variable])
+    finally:
+        fast.set_enabled(previous)
+
+
+def _product_then_gelu(product, x, w, bias):
+    """The feed-forward's first half as the encoder runs it: a product, then the fused GELU."""
+    return fast.gelu_forward_fused(product(np, x, w), bias, True)
 
 
 def cases():
@@ -49,6 +68,10 @@ def cases():
     _, fast_ln_cache = fast.add_layer_norm_forward(x, a, b_h, gamma, beta, 1e-12)
     _, att_cache = attention_forward(q, k, v, mask)
     _, fast_att_cache = fast.attention_forward_fused(qkv.copy(), b_qkv, mask)
+    w_inter = rng.normal(size=(h, inter)).astype(np.float32)
+    table = Layer(name="token_embedding").add_weight("embeddings", (30522, h), "ones")
+    table_grad = rng.normal(size=table.shape).astype(np.float32)
+    optimizer = Adam(1e-4)
     return [
         ("erf float32, 3.1M values (series -> fast float32)",
          lambda: _erf_series(z), lambda: fast.erf_float32(z)),
@@ -78,6 +101,12 @@ def cases():
         ("attention backward 8x128, 12 heads",
          lambda: attention_backward(dout, att_cache),
          lambda: fast.attention_backward_fused(dout, fast_att_cache)),
+        ("(N, H) @ (H, I) then GELU: BLAS threads -> pool blocks",
+         lambda: _product_then_gelu(matmul, x, w_inter, b_inter),
+         lambda: _product_then_gelu(gemm.matmul, x, w_inter, b_inter)),
+        ("Adam update of the (30522, H) token table",
+         lambda: _adam_step(optimizer, table, table_grad, False),
+         lambda: _adam_step(optimizer, table, table_grad, True)),
     ]
 
 
