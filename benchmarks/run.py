@@ -16,8 +16,9 @@ What is timed (each framework in its own subprocess, benchmarks/_worker.py, on t
   ``--quick`` is called with it).
 
 For each case the workers are started together, build their models and warm up, and then are
-timed in turns (one call each, round after round) so that a change of load on the machine hits
-every framework alike. A time is the median over the rounds. In the forward cases a NumPy GEMM
+timed in turns (one call each, round after round, with a pause before each turn so that
+threads still spinning after the previous call are idle again) so that a change of load on the
+machine hits every framework alike. A time is the median over the rounds. In the forward cases a NumPy GEMM
 (2048^3) takes turns too, so minibert's FLOP/s is compared with what the hardware gave in the same
 rounds. ``--baseline PATH`` adds another minibert tree (an older commit) to every case. Peak memory is the peak resident
 set size of each worker process (its whole footprint: interpreter, libraries, model), and the
@@ -42,6 +43,9 @@ FRAMEWORKS = ("minibert", "keras_hub", "hf")
 LABELS = {"minibert": "minibert", "keras_hub": "KerasHub-torch", "hf": "HF-torch",
           "baseline": "baseline", "numpy": "numpy", "torch": "torch"}
 GEMM_IN_ROUNDS = 2048        # the GEMM timed in turns with every forward case
+#: Pause before each turn. After a product, OpenBLAS's threads keep spinning for about 0.1 s
+#: (waiting for the next one); without the pause they would slow the next worker's call.
+SETTLE_SECONDS = 0.3
 HOOKS = (("tokenizer throughput", "tokenizer_throughput.py"),
          ("preset load time", "preset_load.py"))
 
@@ -145,6 +149,7 @@ def run_case(case, frameworks, env, log, gemm_size=None, baseline=None):
         rng = np.random.default_rng(0)
         for _ in range(case["repeats"]):
             for i in rng.permutation(len(workers)):   # turns in a shuffled order each round
+                time.sleep(SETTLE_SECONDS)
                 results[workers[i].framework]["times"] += workers[i].run(1)
         for w in workers:
             stats = w.stats()
