@@ -16,13 +16,15 @@ What is timed (each framework in its own subprocess, benchmarks/_worker.py, on t
   ``--quick`` is called with it).
 
 For each case the workers are started together, build their models and warm up, and then are
-timed in turns (one call each, round after round, with a pause before each turn so that
-threads still spinning after the previous call are idle again) so that a change of load on the
-machine hits every framework alike. A time is the median over the rounds. In the forward cases a NumPy GEMM
-(2048^3) takes turns too, so minibert's FLOP/s is compared with what the hardware gave in the same
-rounds. ``--baseline PATH`` adds another minibert tree (an older commit) to every case. Peak memory is the peak resident
-set size of each worker process (its whole footprint: interpreter, libraries, model), and the
-part of it above the resident size right after the imports (the model, its steps and buffers).
+timed in turns, round after round, so that a change of load on the machine hits every framework
+alike. A turn is a pause (threads still spinning after the previous worker's call go idle), then
+two calls of which the second is timed (the first wakes the worker's own threads): each time is
+that of a call in a steady loop, undisturbed by the other workers. A time is the median over the
+rounds. In the forward cases a NumPy GEMM (2048^3) takes turns too, so minibert's FLOP/s is
+compared with what the hardware gave in the same rounds. ``--baseline PATH`` adds another
+minibert tree (an older commit) to every case. Peak memory is the peak resident set size of each
+worker process (its whole footprint: interpreter, libraries, model), and the part of it above
+the resident size right after the imports (the model, its steps and buffers).
 """
 import argparse
 import json
@@ -44,7 +46,9 @@ LABELS = {"minibert": "minibert", "keras_hub": "KerasHub-torch", "hf": "HF-torch
           "baseline": "baseline", "numpy": "numpy", "torch": "torch"}
 GEMM_IN_ROUNDS = 2048        # the GEMM timed in turns with every forward case
 #: Pause before each turn. After a product, OpenBLAS's threads keep spinning for about 0.1 s
-#: (waiting for the next one); without the pause they would slow the next worker's call.
+#: (waiting for the next one); without the pause they would slow the next worker's call. Each
+#: turn then makes two calls and times the second, as in a loop of calls: the first one wakes
+#: the worker's threads, asleep after the pause.
 SETTLE_SECONDS = 0.3
 HOOKS = (("tokenizer throughput", "tokenizer_throughput.py"),
          ("preset load time", "preset_load.py"))
@@ -150,7 +154,8 @@ def run_case(case, frameworks, env, log, gemm_size=None, baseline=None):
         for _ in range(case["repeats"]):
             for i in rng.permutation(len(workers)):   # turns in a shuffled order each round
                 time.sleep(SETTLE_SECONDS)
-                results[workers[i].framework]["times"] += workers[i].run(1)
+                # Two calls, the second one timed: the first wakes the worker's threads.
+                results[workers[i].framework]["times"] += workers[i].run(2)[1:]
         for w in workers:
             stats = w.stats()
             r = results[w.framework]

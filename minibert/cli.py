@@ -157,7 +157,8 @@ def _add_config_arguments(parser, config_cls):
     """``--report``, ``--quiet`` and one option per field of the ``config_cls`` dataclass
     (``--field-name``, typed by its default; None defaults take ints)."""
     parser.add_argument("--report", help="also write the report to this file (JSON)")
-    parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bar or per-epoch lines")
     for field in dataclasses.fields(config_cls):
         kind = int if field.default is None else type(field.default)
         parser.add_argument("--" + field.name.replace("_", "-"), type=kind,
@@ -168,6 +169,14 @@ def _add_config_arguments(parser, config_cls):
 def _config_from(args, config_cls):
     return config_cls(**{field.name: getattr(args, field.name)
                          for field in dataclasses.fields(config_cls)})
+
+
+def _fit_verbosity(args):
+    """``fit``'s verbose: a progress bar per epoch on a terminal, one line per epoch when the
+    output goes to a file or a pipe (a log), nothing with --quiet."""
+    if args.quiet:
+        return 0
+    return 1 if sys.stdout.isatty() else 2
 
 
 def _finish(args, report, text):
@@ -182,15 +191,14 @@ def _finish(args, report, text):
 def pretrain(args):
     from minibert import pretraining
     config = _config_from(args, pretraining.PretrainingConfig)
-    _, report = pretraining.pretrain(config, output=args.output,
-                                     verbose=0 if args.quiet else 2)
+    _, report = pretraining.pretrain(config, output=args.output, verbose=_fit_verbosity(args))
     return _finish(args, report, pretraining.format_report(report))
 
 
 def finetune(args):
     from minibert import finetuning
     config = _config_from(args, finetuning.FinetuningConfig)
-    report = finetuning.finetune(config, verbose=0 if args.quiet else 2)
+    report = finetuning.finetune(config, verbose=_fit_verbosity(args))
     return _finish(args, report, finetuning.format_report(report))
 
 

@@ -98,3 +98,19 @@ def test_download_of_a_built_in_preset_lists_its_files(capsys):
     assert main(["download", DEFAULT_PRESET]) == 0
     output = capsys.readouterr().out
     assert "config.json" in output and "model.weights.h5" in output
+
+
+def test_training_commands_show_a_progress_bar_on_a_terminal_and_lines_in_a_log(monkeypatch):
+    import argparse
+    import io
+
+    from minibert import cli
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+    assert cli._fit_verbosity(argparse.Namespace(quiet=True)) == 0
+    monkeypatch.setattr("sys.stdout", io.StringIO())
+    assert cli._fit_verbosity(argparse.Namespace(quiet=False)) == 2      # one line per epoch
+    monkeypatch.setattr("sys.stdout", Terminal())
+    assert cli._fit_verbosity(argparse.Namespace(quiet=False)) == 1      # a bar per epoch

@@ -22,14 +22,16 @@ def _fast_paths(on):
 
 
 def _run(optimizer_factory, dtype, use_fast, steps=4):
-    """Weights and optimizer state after ``steps`` updates of two variables, one larger than
-    a block and not a multiple of it (so the last block is short)."""
+    """Weights and optimizer state after ``steps`` updates of three variables: one larger than
+    a block and not a multiple of it (so the last block is short), a small one, and one whose
+    gradients are strided views (as the fused attention's query/key/value kernel gradients)."""
     rng = np.random.default_rng(0)
-    shapes = [(3 * fast_adam.BLOCK // 100 + 7, 100), (33,)]
+    shapes = [(3 * fast_adam.BLOCK // 100 + 7, 100), (33,), (50, 6)]
     variables = Holder({f"w{i}": rng.normal(size=shape) for i, shape in enumerate(shapes)},
                        dtype=dtype).variables
     optimizer = optimizer_factory()
-    grads = [[rng.normal(size=shape).astype(dtype) for shape in shapes] for _ in range(steps)]
+    grads = [[rng.normal(size=shapes[0]).astype(dtype), rng.normal(size=shapes[1]).astype(dtype),
+              rng.normal(size=(50, 12)).astype(dtype)[:, ::2]] for _ in range(steps)]
     with _fast_paths(use_fast):
         for step_grads in grads:
             optimizer.apply(step_grads, variables)
@@ -55,5 +57,8 @@ def test_fast_adam_is_bit_identical_to_the_plain_update(factory, dtype):
 def test_the_fast_update_is_taken_only_where_it_applies():
     value = np.zeros((4, 5), np.float32)
     assert fast_adam.supports(value, value.copy(), value.copy(), value.copy())
-    assert not fast_adam.supports(value, value.T.copy().T, value.copy(), value.copy())
+    strided = np.zeros((4, 10), np.float32)[:, ::2]                    # a column slice
+    assert fast_adam.supports(value, strided, value.copy(), value.copy())   # grads only read
+    assert not fast_adam.supports(strided, value.copy(), value.copy(), value.copy())
+    assert not fast_adam.supports(value, value.copy(), strided, value.copy())
     assert not fast_adam.supports(value, value.astype(np.float64), value.copy(), value.copy())

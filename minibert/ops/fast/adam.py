@@ -21,11 +21,14 @@ BLOCK = 262144
 
 
 def supports(value, grad, *state):
-    """True if ``adam_update_fused`` applies: NumPy arrays, C-contiguous, of one float dtype
-    (the plain update handles everything else: other backends, half-precision weights)."""
-    arrays = (value, grad) + state
-    return (all(isinstance(a, np.ndarray) and a.flags.c_contiguous for a in arrays)
-            and len({a.dtype for a in arrays}) == 1 and value.dtype.kind == "f")
+    """True if ``adam_update_fused`` applies: NumPy arrays of one float dtype, the weight and
+    the state C-contiguous (they are updated through flat views; a strided gradient is read
+    through a flat copy). The plain update handles everything else: other backends,
+    half-precision weights."""
+    written = (value,) + state
+    return (all(isinstance(a, np.ndarray) for a in written + (grad,))
+            and all(a.flags.c_contiguous for a in written)
+            and len({a.dtype for a in written + (grad,)}) == 1 and value.dtype.kind == "f")
 
 
 def adam_update_fused(value, grad, m, v, beta_1, beta_2, alpha, epsilon, v_hat=None):
@@ -37,7 +40,7 @@ def adam_update_fused(value, grad, m, v, beta_1, beta_2, alpha, epsilon, v_hat=N
         value <- value - (m alpha) / (sqrt(v) + epsilon)
 
     value, grad, m, v (and v_hat) have one shape and dtype (see ``supports``); grad is only
-    read. ``alpha`` is the bias-corrected step size (``Adam._update``).
+    read (a strided one through a flat copy). ``alpha`` is the bias-corrected step size (``Adam._update``).
     """
     flat = [a.reshape(-1) for a in (value, grad, m, v)]
     flat_hat = None if v_hat is None else v_hat.reshape(-1)

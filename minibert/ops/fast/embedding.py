@@ -10,7 +10,7 @@ order. Here the projection's gradient is computed directly in (V, H) order, and 
 gradient is scatter-added into it in place.
 """
 from minibert import backend
-from minibert.ops.precision import matmul
+from minibert.ops.fast.gemm import matmul
 
 
 def embedding_backward_into(dtable, ids, dy):
