@@ -84,3 +84,19 @@ def read_dir(path):
             with open(full, "rb") as f:
                 files[os.path.relpath(full, path).replace(os.sep, "/")] = f.read()
     return files
+
+
+def publish_sharded_keras_preset(hub, directory):
+    """Save a tiny random BertBackbone as a KerasHub preset sharded into several weight files
+    under ``directory``, and publish it on the test hub as ``keras/tiny`` (the shards stored as
+    LFS files). Returns (the model, {file name: bytes}, the shard names)."""
+    from minibert.models.bert.bert_backbone import BertBackbone
+    from minibert.presets import saver
+    model = BertBackbone(vocabulary_size=20, num_layers=2, num_heads=2, hidden_dim=8,
+                         intermediate_dim=16, max_sequence_length=16)
+    saver.save_backbone(model, directory, max_shard_size=2e-6)
+    files = read_dir(directory)
+    shards = [name for name in files if name.startswith("model_")]
+    assert len(shards) >= 2
+    hub.add_repo("keras/tiny", files, lfs=set(shards))
+    return model, files, shards

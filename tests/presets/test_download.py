@@ -10,7 +10,7 @@ import pytest
 from minibert.presets import download, handles
 from minibert.presets.errors import (ChecksumError, DownloadError, PresetError,
                                      PresetFileNotFoundError, PresetWarning)
-from presets.builders import read_dir, write_hf_dir
+from presets.builders import publish_sharded_keras_preset, read_dir, write_hf_dir
 
 REPO = "someone/tiny-bert"
 BIG = bytes(range(256)) * 4096                 # 1 MiB, served as an LFS file
@@ -227,14 +227,7 @@ def test_a_keras_hub_preset_on_the_hub_loads_sharded(hub, tmp_path):
     """KerasHub presets are also published on the HF hub; the shard names come from the
     downloaded model.weights.json and are fetched one by one."""
     from minibert.models.bert.bert_backbone import BertBackbone
-    from minibert.presets import saver
-    model = BertBackbone(vocabulary_size=20, num_layers=2, num_heads=2, hidden_dim=8,
-                         intermediate_dim=16, max_sequence_length=16)
-    saver.save_backbone(model, str(tmp_path / "p"), max_shard_size=2e-6)
-    files = read_dir(str(tmp_path / "p"))
-    shards = [name for name in files if name.startswith("model_")]
-    assert len(shards) >= 2
-    hub.add_repo("keras/tiny", files, lfs=set(shards))
+    model, _, shards = publish_sharded_keras_preset(hub, str(tmp_path / "p"))
     loaded = BertBackbone.from_preset("hf://keras/tiny")
     for a, b in zip(loaded.weights, model.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())

@@ -13,7 +13,7 @@ from minibert.models import Backbone, BertBackbone, BertMaskedLM
 from minibert.presets import download_preset
 from minibert.presets.download import hub_cache_dir
 from minibert.presets.errors import PresetFileNotFoundError, PresetWarning
-from presets.builders import read_dir, write_hf_dir
+from presets.builders import publish_sharded_keras_preset, read_dir, write_hf_dir
 
 REPO = "someone/tiny-bert"
 HANDLE = f"hf://{REPO}"
@@ -86,14 +86,7 @@ def test_a_sharded_repository_is_fetched_shard_by_shard(hub, tmp_path, monkeypat
 
 
 def test_a_keras_hub_preset_on_the_hub_is_fetched_with_its_shards(hub, tmp_path, monkeypatch):
-    from minibert.presets import saver
-    model = BertBackbone(vocabulary_size=20, num_layers=2, num_heads=2, hidden_dim=8,
-                         intermediate_dim=16, max_sequence_length=16)
-    saver.save_backbone(model, str(tmp_path / "p"), max_shard_size=2e-6)
-    files = read_dir(str(tmp_path / "p"))
-    shards = [name for name in files if name.startswith("model_")]
-    assert len(shards) >= 2
-    hub.add_repo("keras/tiny", files, lfs=set(shards))
+    model, files, _ = publish_sharded_keras_preset(hub, str(tmp_path / "p"))
     fetched = download_preset("hf://keras/tiny")
     assert set(fetched) == set(files) - {"metadata.json"}         # informational, never read
     hub.stop()
