@@ -1,0 +1,40 @@
+"""The pooled product (minibert.ops.fast.gemm.matmul) against the plain one."""
+import numpy as np
+import pytest
+
+from minibert.ops.fast import gemm, threads
+from minibert.ops.precision import matmul
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(300, 70, 260), (70, 300, 500), (257, 129, 257)],
+                         ids=["rows longer", "columns longer", "odd sizes"])
+def test_pooled_product_matches_the_plain_one(shape, dtype, monkeypatch):
+    monkeypatch.setattr(gemm, "MIN_SPLIT_WORK", 1)             # split even these small ones
+    monkeypatch.setattr(threads, "num_threads", lambda: 2)     # two blocks, on any machine
+    if not threads.can_limit_blas():
+        pytest.skip("this BLAS cannot be set to one thread: products are never split")
+    split = []
+    parallel_for = threads.parallel_for
+    monkeypatch.setattr(threads, "parallel_for",
+                        lambda *args: split.append(args[1]) or parallel_for(*args))
+    m, k, n = shape
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((n, k)).astype(dtype).T            # a transposed operand, as dx
+    ours = gemm.matmul(np, a, b)
+    assert split == [max(m, n)]                                 # the longer side was cut
+    assert ours.dtype == np.dtype(dtype) and ours.shape == (m, n) and ours.flags.c_contiguous
+    rtol = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(ours, matmul(np, a, b), rtol=rtol, atol=rtol * np.sqrt(k))
+
+
+def test_small_or_batched_products_take_the_plain_path(monkeypatch):
+    calls = []
+    monkeypatch.setattr(threads, "parallel_for", lambda *args: calls.append(args))
+    rng = np.random.default_rng(1)
+    small = rng.standard_normal((4, 5)), rng.standard_normal((5, 6))
+    batched = rng.standard_normal((2, 64, 64)), rng.standard_normal((2, 64, 64))
+    for a, b in (small, batched):
+        np.testing.assert_allclose(gemm.matmul(np, a, b), a @ b, rtol=1e-12)
+    assert calls == []
