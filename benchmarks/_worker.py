@@ -19,6 +19,7 @@ Memory is read from /proc/self/status: VmHWM is the peak resident set size of th
 Right after the imports the peak is reset (``/proc/self/clear_refs``, where the kernel allows
 it), so ``peak_rss_mb - rss_import_mb`` is what the model, its inputs and its steps added.
 """
+import contextlib
 import json
 import os
 import sys
@@ -110,7 +111,14 @@ def setup_minibert(case):
         x = {k: data[k] for k in ("token_ids", "padding_mask")}
         masked_lm_cls = DistilBertMaskedLM
     if case["kind"] == "forward":
-        yield lambda: backbone(x, training=False)
+        # Inference keeps nothing for a backward, as KerasHub's predict_on_batch and HF under
+        # torch.no_grad (an older tree given by --baseline may not have no_grad).
+        no_grad = getattr(minibert, "no_grad", contextlib.nullcontext)
+
+        def forward():
+            with no_grad():
+                return backbone(x, training=False)
+        yield forward
         return
     model = masked_lm_cls(backbone)
     xm = dict(x, mask_positions=data["mask_positions"])

@@ -2,7 +2,7 @@
 from minibert.layers.dense import Dense
 from minibert.layers.dropout import Dropout
 from minibert.layers.embedding import Embedding, PositionEmbedding, ReversibleEmbedding
-from minibert.layers.layer import Layer
+from minibert.layers.layer import Layer, no_grad
 from minibert.layers.layer_norm import LayerNormalization
 from minibert.layers.masked_lm_head import MaskedLMHead
 from minibert.layers.multi_head_attention import MultiHeadAttention

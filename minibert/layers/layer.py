@@ -7,18 +7,45 @@ Contract (every layer in minibert follows it):
 
 One forward, then one backward: ``backward`` takes the cache the last ``forward`` stored with
 ``self.save_cache(...)`` through ``self.pop_cache()``, which raises a clear error when there
-is none (no forward yet, or that forward was already used by a backward).
+is none (no forward yet, that forward was already used by a backward, or it ran inside
+``no_grad()``, which keeps no caches: an inference forward then holds no activations).
 
 Sublayers are found by attribute assignment (``self.dense = Dense(...)``, also lists of
 layers), in assignment order; that order is the order of ``weights``.
 """
+import contextlib
 import re
-
-import numpy as np
+import threading
 
 from minibert import backend, dtype_policies
 from minibert.layers import initializers
 from minibert.layers.variable import Variable
+
+
+_STATE = threading.local()
+
+
+def caching():
+    """False inside ``no_grad()``: forwards keep nothing for a backward."""
+    return getattr(_STATE, "caching", True)
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Forwards inside this block keep no cache for a backward (as ``torch.no_grad``).
+
+    Each layer's activations are freed as soon as the next layer has used them, so an
+    inference forward holds only the arrays in flight (for BERT base at 8 x 128, about 0.6 GB
+    less). The outputs are the same; a ``backward`` after such a forward raises (the caches of
+    earlier forwards are dropped: a backward always belongs to the last forward). ``predict``
+    and ``evaluate`` run their forwards this way. Applies to the calling thread.
+    """
+    previous = caching()
+    _STATE.caching = False
+    try:
+        yield
+    finally:
+        _STATE.caching = previous
 
 
 def _snake_case(name):
@@ -153,9 +180,13 @@ class Layer:
         """Keep what ``backward`` needs (called at the end of ``forward``).
 
         A layer used in two ways in one step (a tied embedding: lookup and reverse projection)
-        keeps one cache per ``slot``.
+        keeps one cache per ``slot``. Inside ``no_grad()`` nothing is kept, and the cache of
+        an earlier forward is dropped too: a backward always belongs to the last forward.
         """
-        self._caches[slot] = cache
+        if caching():
+            self._caches[slot] = cache
+        else:
+            self._caches.pop(slot, None)
 
     def clear_caches(self):
         """Forget the caches of this layer and every layer below it (a layer whose fast path
@@ -169,7 +200,8 @@ class Layer:
             raise RuntimeError(
                 f"{type(self).__name__} {self.name!r}: backward() needs a forward() first, and "
                 "each forward() serves exactly one backward(). Call the layer again before "
-                "calling backward() again.")
+                "calling backward() again (and not inside minibert.no_grad(), whose forwards "
+                "keep nothing for a backward).")
         return self._caches.pop(slot)
 
     # ------------------------------------------------------------------------ serialisation

@@ -35,6 +35,7 @@ import math
 import numpy as np
 
 from minibert import backend
+from minibert.layers.layer import no_grad
 from minibert.training import callbacks as callbacks_module
 from minibert.training import data, losses, optimizers
 from minibert.training import metrics as metrics_module
@@ -201,14 +202,16 @@ class Trainer:
         x, y, sample_weight = self._prepare_batch(batch)
         if y is None:
             raise ValueError("evaluate: no labels; pass y (or a preprocessor that makes them)")
-        y_pred = self.forward(x, training=False)
+        with no_grad():
+            y_pred = self.forward(x, training=False)
         loss, _ = self.loss.forward(y, y_pred, sample_weight)
         self._update_metrics(x, y, y_pred, sample_weight, loss)
         return self._logs()
 
     def _predict_step(self, batch):
         x, _, _ = self._prepare_batch(batch)
-        outputs = self.forward(x, training=False)
+        with no_grad():
+            outputs = self.forward(x, training=False)
         return data.map_leaves(outputs, backend.to_numpy)
 
     # ----------------------------------------------------------------------- public steps
