@@ -40,7 +40,8 @@ def adam_update_fused(value, grad, m, v, beta_1, beta_2, alpha, epsilon, v_hat=N
         value <- value - (m alpha) / (sqrt(v) + epsilon)
 
     value, grad, m, v (and v_hat) have one shape and dtype (see ``supports``); grad is only
-    read (a strided one through a flat copy). ``alpha`` is the bias-corrected step size (``Adam._update``).
+    read (a strided one through a flat copy). ``alpha`` is the bias-corrected step size
+    (``Adam._update``).
     """
     flat = [a.reshape(-1) for a in (value, grad, m, v)]
     flat_hat = None if v_hat is None else v_hat.reshape(-1)
