@@ -21,24 +21,10 @@ import numpy as np
 
 from minibert import utils
 from minibert.layers.layer import Layer
+from minibert.layers.preprocessing.rows import as_token_rows
 
 #: HF's label for "not selected" (PyTorch's cross-entropy ignore_index).
 IGNORE_LABEL = -100
-
-
-def _as_rows(inputs):
-    """(list of int lists, batched): a 1-D sequence or a batch (list of lists / 2-D array)."""
-    if isinstance(inputs, np.ndarray):
-        if inputs.ndim not in (1, 2):
-            raise ValueError(f"inputs: expected token ids of rank 1 or 2, got shape "
-                             f"{inputs.shape}")
-        inputs = inputs.tolist()
-    if not isinstance(inputs, (list, tuple)):
-        raise ValueError(f"inputs: expected a list of token ids or a batch of them, got "
-                         f"{type(inputs).__name__}")
-    if inputs and all(isinstance(row, (list, tuple, np.ndarray)) for row in inputs):
-        return [np.asarray(row).tolist() for row in inputs], True
-    return [list(inputs)], False
 
 
 def _check_rate(value, argument):
@@ -115,7 +101,7 @@ class MaskedLMMaskGenerator(Layer):
         return np.sort(chosen)
 
     def __call__(self, inputs):
-        rows, batched = _as_rows(inputs)
+        rows, batched = as_token_rows(inputs, "inputs")
         rng = self._rng if self._rng is not None else utils.host_rng()
         masked, positions, labels = [], [], []
         for row in rows:

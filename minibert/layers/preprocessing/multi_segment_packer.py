@@ -13,6 +13,7 @@ what is left, ...).
 import numpy as np
 
 from minibert.layers.layer import Layer
+from minibert.layers.preprocessing.rows import as_token_rows
 
 
 def round_robin_lengths(lengths, budget):
@@ -52,22 +53,6 @@ def _as_delimiter(value, argument):
     if isinstance(value, (list, tuple)):
         return list(value)
     raise ValueError(f"{argument}: expected an int, a str, or a list of them, got {value!r}")
-
-
-def _as_rows(segment, index):
-    """(list of token lists, batched) for one segment: a 1-D sequence or a batch of them."""
-    if isinstance(segment, np.ndarray):
-        if segment.ndim not in (1, 2):
-            raise ValueError(f"inputs[{index}]: expected a sequence of tokens or a batch of "
-                             f"them (rank 1 or 2), got an array of shape {segment.shape}")
-        segment = segment.tolist()
-    if not isinstance(segment, (list, tuple)):
-        raise ValueError(f"inputs[{index}]: expected a list of tokens or a list of such lists, "
-                         f"got {type(segment).__name__}")
-    if segment and all(isinstance(row, (list, tuple, np.ndarray)) for row in segment):
-        return [list(np.asarray(row).tolist()) if isinstance(row, np.ndarray) else list(row)
-                for row in segment], True
-    return [list(segment)], False
 
 
 class MultiSegmentPacker(Layer):
@@ -114,7 +99,8 @@ class MultiSegmentPacker(Layer):
         segments = inputs if isinstance(inputs, tuple) else (inputs,)
         if not segments:
             raise ValueError("inputs: expected at least one segment, got an empty tuple")
-        rows, batched = zip(*(_as_rows(segment, i) for i, segment in enumerate(segments)))
+        rows, batched = zip(*(as_token_rows(segment, f"inputs[{i}]")
+                                 for i, segment in enumerate(segments)))
         if len(set(batched)) != 1 or len({len(r) for r in rows}) != 1:
             raise ValueError("inputs: all segments must be single sequences, or batches of the "
                              f"same size; got batch sizes {[len(r) for r in rows]} "
