@@ -136,22 +136,24 @@ def _concrete_names():
     return [n for n in _CLASSES if n not in BASE_NAMES]
 
 
+def _kind(obj_or_cls, kinds, expected):
+    """kinds[name] for the first class along the MRO of obj_or_cls (an instance or a class)
+    whose name ``kinds`` has; PresetError naming the ``expected`` classes otherwise."""
+    cls = obj_or_cls if isinstance(obj_or_cls, type) else type(obj_or_cls)
+    for klass in cls.__mro__:
+        if klass.__name__ in kinds:
+            return kinds[klass.__name__]
+    raise PresetError(f"{cls.__name__} is {expected}")
+
+
 def backbone_kind(backbone_or_cls):
     """"bert" or "distil_bert" for a backbone (or its class); PresetError otherwise."""
-    cls = backbone_or_cls if isinstance(backbone_or_cls, type) else type(backbone_or_cls)
-    for klass in cls.__mro__:
-        if klass.__name__ in BACKBONE_KINDS:
-            return BACKBONE_KINDS[klass.__name__]
-    raise PresetError(f"{cls.__name__} is not a BertBackbone or DistilBertBackbone")
+    return _kind(backbone_or_cls, BACKBONE_KINDS, "not a BertBackbone or DistilBertBackbone")
 
 
 def task_kind(task_or_cls):
     """"masked_lm" or "text_classifier" for a task (or its class); PresetError otherwise."""
-    cls = task_or_cls if isinstance(task_or_cls, type) else type(task_or_cls)
-    for klass in cls.__mro__:
-        if klass.__name__ in TASK_KINDS:
-            return TASK_KINDS[klass.__name__]
-    raise PresetError(f"{cls.__name__} is neither a MaskedLM nor a TextClassifier")
+    return _kind(task_or_cls, TASK_KINDS, "neither a MaskedLM nor a TextClassifier")
 
 
 def import_all():
