@@ -35,12 +35,8 @@ def _erf_series(x):
 
 def _adam_step(optimizer, variable, grad, use_fast):
     """One Adam update of ``variable``, on the plain code or the fast one."""
-    previous = fast.enabled()
-    fast.set_enabled(use_fast)
-    try:
+    with fast.enabled_as(use_fast):
         optimizer.apply([grad], [variable])
-    finally:
-        fast.set_enabled(previous)
 
 
 def cases():

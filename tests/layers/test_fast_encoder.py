@@ -23,10 +23,8 @@ TOLERANCE = {"float32": 2e-5, "float64": 1e-11}
 @pytest.fixture(autouse=True)
 def fast_paths_on():
     """These tests compare the two paths, so the fast one must be on (even if MINIBERT_FAST=0)."""
-    previous = fast.enabled()
-    fast.set_enabled(True)
-    yield
-    fast.set_enabled(previous)
+    with fast.enabled_as(True):
+        yield
 
 
 def _batch(segments):

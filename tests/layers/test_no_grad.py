@@ -28,15 +28,11 @@ def _cached_layers(model):
 @pytest.mark.parametrize("fast_paths", [True, False], ids=["fast", "plain"])
 def test_outputs_are_unchanged_and_no_layer_keeps_a_cache(fast_paths):
     masked_lm, x = _model_and_batch()
-    previous = fast.enabled()
-    fast.set_enabled(fast_paths)
-    try:
+    with fast.enabled_as(fast_paths):
         expected = masked_lm(x)
         assert _cached_layers(masked_lm)                         # a normal forward keeps them
         with minibert.no_grad():
             logits = masked_lm(x)
-    finally:
-        fast.set_enabled(previous)
     np.testing.assert_array_equal(logits, expected)
     assert _cached_layers(masked_lm) == []                       # the old ones are gone too
 

@@ -1,7 +1,5 @@
 """The fast Adam update (minibert.ops.fast.adam) against the plain ``Adam._update``: the same
 operations in the same order, so the weights and moments must be bit-identical."""
-import contextlib
-
 import numpy as np
 import pytest
 
@@ -9,16 +7,6 @@ from minibert.ops import fast
 from minibert.ops.fast import adam as fast_adam
 from minibert.training.optimizers import Adam, AdamW
 from training.helpers import Holder
-
-
-@contextlib.contextmanager
-def _fast_paths(on):
-    previous = fast.enabled()
-    fast.set_enabled(on)
-    try:
-        yield
-    finally:
-        fast.set_enabled(previous)
 
 
 def _run(optimizer_factory, dtype, use_fast, steps=4):
@@ -32,7 +20,7 @@ def _run(optimizer_factory, dtype, use_fast, steps=4):
     optimizer = optimizer_factory()
     grads = [[rng.normal(size=shapes[0]).astype(dtype), rng.normal(size=shapes[1]).astype(dtype),
               rng.normal(size=(50, 12)).astype(dtype)[:, ::2]] for _ in range(steps)]
-    with _fast_paths(use_fast):
+    with fast.enabled_as(use_fast):
         for step_grads in grads:
             optimizer.apply(step_grads, variables)
     return [v.value for v in variables], optimizer.variables, grads

@@ -9,8 +9,9 @@ Same maths, arranged for a CPU:
 
 The layers use these when ``enabled()`` and the compute dtype is float32 or float64; other
 policies (float16, bfloat16, mixed) run the plain ops. Turn the fast paths off with
-``minibert.ops.fast.set_enabled(False)``, the ``disabled()`` context, or the environment variable
-``MINIBERT_FAST=0`` (to compare, or to step through the plain code in a debugger).
+``minibert.ops.fast.set_enabled(False)``, for one block with ``disabled()`` (or
+``enabled_as(False)``), or with the environment variable ``MINIBERT_FAST=0`` (to compare, or
+to step through the plain code in a debugger).
 """
 import contextlib
 import os
@@ -22,7 +23,7 @@ from minibert.ops.fast.layer_norm import (add_layer_norm_backward, add_layer_nor
                                           column_sum)
 
 __all__ = [
-    "enabled", "set_enabled", "disabled", "supports_dtype",
+    "enabled", "set_enabled", "enabled_as", "disabled", "supports_dtype",
     "erf_float32", "gelu_forward_fused", "gelu_backward_fused",
     "attention_forward_fused", "attention_backward_fused",
     "add_layer_norm_forward", "add_layer_norm_backward", "column_sum",
@@ -44,14 +45,19 @@ def set_enabled(value):
 
 
 @contextlib.contextmanager
-def disabled():
-    """Run the plain ops inside this block."""
+def enabled_as(value):
+    """Run this block with the fast paths on (True) or off (False), then restore the setting."""
     previous = _ENABLED
-    set_enabled(False)
+    set_enabled(value)
     try:
         yield
     finally:
         set_enabled(previous)
+
+
+def disabled():
+    """Run the plain ops inside this block."""
+    return enabled_as(False)
 
 
 def supports_dtype(dtype):
