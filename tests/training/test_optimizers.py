@@ -53,14 +53,20 @@ CASES = {
 }
 
 
-def run_keras(make, weights, grads, exclude=None):
-    keras = require("keras")
-    optimizer = make(keras.optimizers)
-    variables = {name: keras.Variable(value, name=name) for name, value in weights.items()}
+def _exclude(optimizer, variables, exclude):
+    """Exempt from weight decay what ``exclude`` names ({"var_list": [names], "var_names":
+    [...]}), the same way for Keras's optimizer and ours; None exempts nothing."""
     if exclude is not None:
         optimizer.exclude_from_weight_decay(
             var_list=[variables[n] for n in exclude.get("var_list", [])],
             var_names=exclude.get("var_names"))
+
+
+def run_keras(make, weights, grads, exclude=None):
+    keras = require("keras")
+    optimizer = make(keras.optimizers)
+    variables = {name: keras.Variable(value, name=name) for name, value in weights.items()}
+    _exclude(optimizer, variables, exclude)
     history = []
     for step_grads in grads:
         optimizer.apply([None if step_grads[n] is None else
@@ -74,10 +80,7 @@ def run_ours(make, weights, grads, exclude=None):
     optimizer = make(optimizers)
     holder = Holder(weights)
     variables = {v.name: v for v in holder.variables}
-    if exclude is not None:
-        optimizer.exclude_from_weight_decay(
-            var_list=[variables[n] for n in exclude.get("var_list", [])],
-            var_names=exclude.get("var_names"))
+    _exclude(optimizer, variables, exclude)
     history = []
     for step_grads in grads:
         optimizer.apply([step_grads.get(n) for n in variables], list(variables.values()))
