@@ -230,11 +230,11 @@ def _file_size(size):
 def download(args):
     from minibert.presets import download_preset
     files = download_preset(args.preset)
-    for name, path in files.items():
-        print(f"{name:<40} {_file_size(os.path.getsize(path)):>10}")
+    sizes = {name: os.path.getsize(path) for name, path in files.items()}
+    for name, size in sizes.items():
+        print(f"{name:<40} {_file_size(size):>10}")
     where = os.path.commonpath([os.path.dirname(path) for path in files.values()])
-    total = sum(os.path.getsize(path) for path in files.values())
-    print(f"\n{len(files)} files, {_file_size(total)}, in {where}")
+    print(f"\n{len(files)} files, {_file_size(sum(sizes.values()))}, in {where}")
     return 0
 
 
