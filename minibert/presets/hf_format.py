@@ -189,7 +189,8 @@ class ArrayCheckpoint:
 class SafetensorsCheckpoint:
     """The tensors of ``model.safetensors`` or of the shards an index lists, memory-mapped.
 
-    ``keys()`` lists every tensor name; ``shape(key)``; ``get(key)`` reads one as numpy.
+    ``keys()`` lists every tensor name; ``shape(key)``; ``get(key)`` reads one as numpy;
+    ``filenames`` names the files read (the index first, if any, then the weight files).
     Opening checks every file's header, so a truncated or corrupt file fails here, by name.
     """
 
@@ -210,8 +211,9 @@ class SafetensorsCheckpoint:
             for name, filename in items:
                 self._where[name] = check_relative_path(filename, f"{label} shard name")
             filenames = sorted(set(self._where.values()))
+            self.filenames = [SAFETENSORS_INDEX_FILE] + filenames
         elif source.exists(SAFETENSORS_FILE):
-            filenames = [SAFETENSORS_FILE]
+            filenames = self.filenames = [SAFETENSORS_FILE]
         else:
             raise _no_safetensors_error(source)
         try:

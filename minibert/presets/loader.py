@@ -387,10 +387,8 @@ class HFPresetLoader:
         """The names of the safetensors files the weights are read from: model.safetensors,
         or model.safetensors.index.json and every shard it names (each fetched, and its
         header checked)."""
-        recorder = _RecordingSource(self.source)
-        with hf_format.SafetensorsCheckpoint(recorder):
-            pass
-        return recorder.fetched
+        with hf_format.SafetensorsCheckpoint(self.source) as checkpoint:
+            return list(checkpoint.filenames)
 
     def files(self):
         """The names of every file of the model directory this loader reads: config.json and
@@ -483,25 +481,6 @@ class HFPresetLoader:
         if "tokenizer" not in kwargs:
             kwargs["tokenizer"] = self.load_tokenizer(registry.tokenizer_of(cls), None, {})
         return cls(**kwargs)
-
-
-class _RecordingSource(handles.PresetSource):
-    """``source`` seen through a log: ``fetched`` lists, in order, the name of every file
-    read through ``get_file``."""
-
-    def __init__(self, source):
-        self.source = source
-        self.description = source.description
-        self.fetched = []
-
-    def get_file(self, path):
-        local = self.source.get_file(path)
-        if path not in self.fetched:
-            self.fetched.append(path)
-        return local
-
-    def exists(self, path):
-        return self.source.exists(path)
 
 
 def _hf_tokenizer(cls, vocabulary, arguments):
