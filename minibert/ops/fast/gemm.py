@@ -27,7 +27,7 @@ def matmul(xp, a, b):
     """a (M, K) @ b (K, N) -> (M, N) in the common dtype; the longer side shared out over the
     pool for large NumPy products, ``minibert.ops.precision.matmul`` otherwise (other
     backends, batched operands, small products, or a BLAS whose threads cannot be set)."""
-    if (xp is not np or a.ndim != 2 or b.ndim != 2 or not threads.uses_pool(xp)
+    if (a.ndim != 2 or b.ndim != 2 or not threads.uses_pool(xp)     # uses_pool: NumPy only
             or not threads.can_limit_blas()
             or a.shape[0] * a.shape[1] * b.shape[1] < MIN_SPLIT_WORK):
         return plain_matmul(xp, a, b)
