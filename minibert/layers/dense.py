@@ -10,6 +10,7 @@ import math
 
 from minibert.layers import activations
 from minibert.layers.layer import Layer
+from minibert.ops import fast
 from minibert.ops.dense import dense_backward, dense_forward
 
 
@@ -46,7 +47,7 @@ class Dense(Layer):
         x = x.astype(dtype, copy=False).reshape(*leading, n_in)           # (..., IN)
         kernel = self.kernel.value.astype(dtype, copy=False).reshape(n_in, n_out)  # (IN, OUT)
         bias = None if self.bias is None else self.bias.value.astype(dtype, copy=False).reshape(n_out)
-        z, dense_cache = dense_forward(x, kernel, bias)                    # (..., OUT)
+        z, dense_cache = dense_forward(x, kernel, bias, fast.product(dtype))  # (..., OUT)
         y, activation_cache = self._activation_forward(z)                  # (..., OUT)
         self.save_cache((dense_cache, activation_cache, leading))
         return y.reshape(*leading, *self.units)                           # (..., *units)

@@ -64,7 +64,8 @@ class ReversibleEmbedding(Embedding):
         if not reverse:
             return super().forward(inputs, training)
         table = self.embeddings.value.astype(self.compute_dtype, copy=False)  # (V, H)
-        logits, cache = reverse_embedding_forward(inputs, table)               # (..., V)
+        logits, cache = reverse_embedding_forward(
+            inputs, table, fast.product(self.compute_dtype))                   # (..., V)
         self.save_cache(cache, slot="reverse")
         return logits
 

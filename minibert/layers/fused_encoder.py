@@ -43,7 +43,7 @@ def _dropout_keep(dropout_layer, shape, training):
     """(keep, scale) for a residual dropout, drawn as the plain dropout op draws it."""
     if not training or dropout_layer.rate == 0.0:
         return None, 1.0
-    keep = dropout_layer.rng.random(shape) >= dropout_layer.rate
+    keep = fast.draw_keep(dropout_layer.rng, shape, dropout_layer.rate)
     return keep, 1.0 / (1.0 - dropout_layer.rate)
 
 

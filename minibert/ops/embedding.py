@@ -4,6 +4,7 @@ Derivation: docs/ops/embedding.md. Gradient check: tests/ops/test_embedding.py.
 """
 from minibert import backend
 from minibert.ops.dense import dense_backward, dense_forward
+from minibert.ops.precision import matmul
 
 
 def embedding_forward(ids, table):
@@ -34,15 +35,15 @@ def embedding_backward(dy, cache):
     return dtable
 
 
-def reverse_embedding_forward(x, table):
+def reverse_embedding_forward(x, table, product=matmul):
     """Tied output projection: score every vocabulary row against x.
 
     x (..., H), table (V, H)  ->  logits (..., V) = x @ table.T
 
-    This is dense_forward with kernel = table.T (a transposed view, no copy). Returns
-    (logits, cache).
+    This is dense_forward with kernel = table.T (a transposed view, no copy), and the same
+    ``product``. Returns (logits, cache).
     """
-    return dense_forward(x, table.T)                       # (..., V)
+    return dense_forward(x, table.T, product=product)      # (..., V)
 
 
 def reverse_embedding_backward(dlogits, cache, input_grad=True, param_grads=True):

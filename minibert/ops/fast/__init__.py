@@ -18,13 +18,16 @@ import os
 
 from minibert.ops.fast.activations import erf_float32, gelu_backward_fused, gelu_forward_fused
 from minibert.ops.fast.attention import attention_backward_fused, attention_forward_fused
+from minibert.ops.fast.dropout import draw_keep
 from minibert.ops.fast.embedding import embedding_backward_into, reverse_embedding_backward_fast
+from minibert.ops.fast.gemm import matmul as pooled_matmul
 from minibert.ops.fast.layer_norm import (add_layer_norm_backward, add_layer_norm_forward,
                                           column_sum)
+from minibert.ops.precision import matmul as plain_matmul
 
 __all__ = [
-    "enabled", "set_enabled", "enabled_as", "disabled", "supports_dtype",
-    "erf_float32", "gelu_forward_fused", "gelu_backward_fused",
+    "enabled", "set_enabled", "enabled_as", "disabled", "supports_dtype", "product",
+    "erf_float32", "gelu_forward_fused", "gelu_backward_fused", "draw_keep",
     "attention_forward_fused", "attention_backward_fused",
     "add_layer_norm_forward", "add_layer_norm_backward", "column_sum",
     "embedding_backward_into", "reverse_embedding_backward_fast",
@@ -63,3 +66,11 @@ def disabled():
 def supports_dtype(dtype):
     """The fast paths compute in float32 or float64."""
     return str(dtype) in ("float32", "float64")
+
+
+def product(dtype):
+    """The matrix product ``product(xp, a, b)`` a layer hands to a plain op computing in
+    ``dtype`` (``minibert.ops.dense_forward``): the pooled one (``gemm.matmul``) on the fast
+    paths, so that no product leaves BLAS's own threads spinning beside the pool; a @ b
+    (``minibert.ops.precision.matmul``) otherwise."""
+    return pooled_matmul if enabled() and supports_dtype(dtype) else plain_matmul

@@ -18,8 +18,9 @@ What differs, for speed:
   does not mask again: the stored probabilities are exactly zero at masked keys, so the softmax
   backward (dS = P * (dP - sum(dP * P))) is zero there already.
 
-The dropout mask is drawn from ``rng`` exactly as the plain op draws it (``rng.random`` of the
-whole (B, NH, Tq, Tk) shape, in order), so both paths drop the same entries for the same seed.
+The dropout mask is the plain op's (``rng.random`` of the whole (B, NH, Tq, Tk) shape, in order,
+drawn on the pool by ``dropout.draw_keep``), so both paths drop the same entries for the same
+seed.
 """
 import math
 
@@ -27,6 +28,7 @@ import numpy as np
 
 from minibert import backend
 from minibert.ops.fast import threads
+from minibert.ops.fast.dropout import draw_keep
 
 _FLOAT16_MASK_VALUE = -3e4
 
@@ -59,18 +61,6 @@ def _run_units(xp, units, work):
         run(0, len(units))
 
 
-def _draw_keep(xp, rng, shape, rate):
-    """keep = rng.random(shape) >= rate, drawn in the order the plain dropout op draws it."""
-    if xp is not np:
-        return rng.random(shape) >= rate
-    keep = np.empty(shape, dtype=bool)
-    block = np.empty(shape[1:], dtype=np.float64)      # one batch row of draws at a time
-    for b in range(shape[0]):
-        rng.random(out=block)
-        np.greater_equal(block, rate, out=keep[b])
-    return keep
-
-
 def attention_forward_fused(qkv, bias=None, key_mask=None, dropout_rate=0.0, rng=None,
                             mask_value=-1e9):
     """Attention from the fused projection. qkv (B, T, 3, NH, D): x @ [Wq | Wk | Wv] without
@@ -86,7 +76,7 @@ def attention_forward_fused(qkv, bias=None, key_mask=None, dropout_rate=0.0, rng
     scale = 1.0 / math.sqrt(head_dim)
     keep_mask = None
     if dropout_rate > 0.0 and rng is not None:
-        keep_mask = _draw_keep(xp, rng, (batch, num_heads, length, length), dropout_rate)
+        keep_mask = draw_keep(rng, (batch, num_heads, length, length), dropout_rate)
     keep_scale = 1.0 / (1.0 - dropout_rate)
     maskf = None
     if key_mask is not None:

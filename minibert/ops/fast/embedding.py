@@ -25,7 +25,7 @@ def embedding_backward_into(dtable, ids, dy):
 def reverse_embedding_backward_fast(dlogits, cache, input_grad=True, param_grads=True):
     """Gradients of ``reverse_embedding_forward``: dx = dlogits @ table (..., H) and
     dtable = dlogits^T @ x (V, H), a contiguous array. Skipped slots are None."""
-    x2, kernel, x_shape, _ = cache                         # kernel = table.T (H, V), a view
+    x2, kernel, x_shape, _, _ = cache                      # kernel = table.T (H, V), a view
     xp = backend.get_array_module(dlogits, kernel)
     dlogits2 = dlogits.reshape(-1, kernel.shape[1])        # (N, V)
     dx = dtable = None
