@@ -5,16 +5,16 @@ and they call this module only when it applies (fast paths on, float32 or float6
 variables, and for the encoder a GELU feed-forward). tests/layers/test_fast_encoder.py runs both
 paths on the same weights and compares outputs and every gradient.
 
-    qkv = x @ [Wq | Wk | Wv]                         one matmul for the three projections
+    qkv = [x Wq | x Wk | x Wv]                       the three projections side by side
     a   = attention(qkv + [bq | bk | bv]) @ Wo       fused attention (minibert.ops.fast)
     x   = LayerNorm(x + dropout(a + bo))             one pass: add & norm
     z   = x @ Wi;  h = gelu(z + bi)                  one pass: bias and activation
     f   = h @ Wo2
     x   = LayerNorm(x + dropout(f + bo2))            one pass: add & norm
 
-The weights stay the sublayers' Variables, with KerasHub's paths and shapes; [Wq | Wk | Wv] is
-copied into a buffer the layer keeps (refilled at every forward, so it always holds the
-current values). Gradients go into the same Variables, and frozen ones cost no matmul.
+The weights stay the sublayers' Variables, with KerasHub's paths and shapes; the three
+projections write their columns of one (N, 3 * NH * D) array, the layout the fused attention
+reads. Gradients go into the same Variables, and frozen ones cost no matmul.
 """
 from minibert import backend
 from minibert.ops import fast
@@ -48,19 +48,10 @@ def _dropout_keep(dropout_layer, shape, training):
 
 
 # ------------------------------------------------------------------------- multi-head attention
-def _qkv_kernel(mha, dtype):
-    """[Wq | Wk | Wv] as one (H, 3 * NH * D) array, in a buffer the layer keeps."""
-    xp = backend.get_array_module(mha.query.kernel.value)
-    hidden, width = mha.hidden_dim, mha.num_heads * mha.key_dim
-    parts = [_value(d.kernel, dtype).reshape(hidden, width)
-             for d in (mha.query, mha.key, mha.value)]
-    buffer = getattr(mha, "_qkv_kernel_buffer", None)
-    if (buffer is None or buffer.dtype != dtype or tuple(buffer.shape) != (hidden, 3 * width)
-            or backend.get_array_module(buffer) is not xp):
-        buffer = xp.empty((hidden, 3 * width), dtype=dtype)
-        object.__setattr__(mha, "_qkv_kernel_buffer", buffer)
-    xp.concatenate(parts, axis=1, out=buffer)
-    return buffer
+def _projection_kernels(mha, dtype):
+    """The query, key and value kernels as (H, NH * D) views (no copies)."""
+    return [_value(d.kernel, dtype).reshape(mha.hidden_dim, -1)
+            for d in (mha.query, mha.key, mha.value)]
 
 
 def attention_forward(mha, x2, batch_shape, padding_mask, training):
@@ -70,8 +61,12 @@ def attention_forward(mha, x2, batch_shape, padding_mask, training):
     dtype = x2.dtype
     batch, length = batch_shape
     heads, head_dim = mha.num_heads, mha.key_dim
-    w_qkv = _qkv_kernel(mha, dtype)                                        # (H, 3*NH*D)
-    qkv = matmul(xp, x2, w_qkv).reshape(batch, length, 3, heads, head_dim)  # (B, T, 3, NH, D)
+    kernels = _projection_kernels(mha, dtype)                              # 3 x (H, NH*D)
+    width = heads * head_dim
+    qkv2 = xp.empty((x2.shape[0], 3 * width), dtype=dtype)                 # (N, 3*NH*D)
+    for i, kernel in enumerate(kernels):                                   # [q | k | v] columns
+        matmul(xp, x2, kernel, out=qkv2[:, i * width:(i + 1) * width])
+    qkv = qkv2.reshape(batch, length, 3, heads, head_dim)                  # (B, T, 3, NH, D)
     b_qkv = xp.stack([_value(d.bias, dtype) for d in (mha.query, mha.key, mha.value)])
     rate = mha.dropout_layer.rate
     rng = mha.dropout_layer.rng if training and rate > 0 else None
@@ -80,13 +75,13 @@ def attention_forward(mha, x2, batch_shape, padding_mask, training):
     out2 = out.reshape(batch * length, heads * head_dim)                   # (N, NH*D) view
     w_out = _value(mha.attention_output.kernel, dtype).reshape(heads * head_dim, -1)
     a = matmul(xp, out2, w_out)                                            # (N, H)
-    return a, (x2, w_qkv, attention_cache, out2, w_out)
+    return a, (x2, kernels, attention_cache, out2, w_out)
 
 
 def attention_backward(mha, da, cache):
     """da (N, H): gradient of the attention output (with or without its bias, the same) ->
     dx (N, H); adds the gradients of all eight attention Variables (those trainable)."""
-    x2, w_qkv, attention_cache, out2, w_out = cache
+    x2, kernels, attention_cache, out2, w_out = cache
     xp = backend.get_array_module(da)
     dense_out = mha.attention_output
     if dense_out.kernel.trainable:
@@ -97,16 +92,16 @@ def attention_backward(mha, da, cache):
     dqkv = fast.attention_backward_fused(dout.reshape(qkv_shape[:2] + qkv_shape[3:]),
                                          attention_cache)
     dqkv2 = dqkv.reshape(x2.shape[0], -1)                                  # (N, 3*NH*D)
-    projections = (mha.query, mha.key, mha.value)
-    if any(d.kernel.trainable for d in projections):
-        width = dqkv2.shape[1] // 3
-        dw = matmul(xp, x2.T, dqkv2)                                       # (H, 3*NH*D)
-        db = column_sum(dqkv2)                                             # (3*NH*D,)
-        for i, dense in enumerate(projections):
-            if dense.kernel.trainable:
-                _add_grad(dense.kernel, dw[:, i * width:(i + 1) * width])
-                _add_grad(dense.bias, db[i * width:(i + 1) * width])
-    return matmul(xp, dqkv2, w_qkv.T)                                      # (N, H)
+    width = dqkv2.shape[1] // 3
+    d_projections = [dqkv2[:, i * width:(i + 1) * width] for i in range(3)]  # 3 x (N, NH*D)
+    for dense, d_projection in zip((mha.query, mha.key, mha.value), d_projections):
+        if dense.kernel.trainable:
+            _add_grad(dense.kernel, matmul(xp, x2.T, d_projection))        # (H, NH*D)
+            _add_grad(dense.bias, column_sum(d_projection))                # (NH*D,)
+    dx = matmul(xp, d_projections[0], kernels[0].T)                        # (N, H)
+    for d_projection, kernel in zip(d_projections[1:], kernels[1:]):
+        dx += matmul(xp, d_projection, kernel.T)
+    return dx
 
 
 def mha_forward(mha, x, padding_mask, training):

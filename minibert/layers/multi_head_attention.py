@@ -3,8 +3,9 @@
 Weights as Keras's MultiHeadAttention: ``query``, ``key``, ``value`` kernels (H, heads, head_dim)
 with biases (heads, head_dim), and ``attention_output`` kernel (heads, head_dim, H), bias (H,).
 
-The fused path (``fused_encoder.mha_forward``: one matmul for the three projections, attention
-block by block) runs when it applies; the code below is the reference it is tested against.
+The fused path (``fused_encoder.mha_forward``: the three projections side by side in one array,
+attention block by block) runs when it applies; the code below is the reference it is tested
+against.
 """
 from minibert.layers import fused_encoder
 from minibert.layers.dense import Dense

@@ -7,10 +7,10 @@
 
 Backward reads the same lines bottom-up; each residual branch point sums two gradients.
 
-The same block also runs on fused ops (one matmul for query, key and value; bias, activation,
-dropout, residual and layer norm in single passes), in ``fused_encoder.py``; the layer takes
-that path when it applies (see ``minibert.ops.fast``). The code below is the reference it is
-tested against.
+The same block also runs on fused ops (query, key and value side by side in one array; bias,
+activation, dropout, residual and layer norm in single passes), in ``fused_encoder.py``; the
+layer takes that path when it applies (see ``minibert.ops.fast``). The code below is the
+reference it is tested against.
 """
 from minibert.layers import fused_encoder
 from minibert.layers.dense import Dense

@@ -3,7 +3,7 @@ to read first, and the reference these are tested against (tests/ops/test_fast_*
 
 Same maths, arranged for a CPU:
 - fused passes: a dense layer's bias add goes into the op after it (GELU, add & norm, attention);
-  the query, key and value projections are one matmul;
+  the query, key and value projections write one array, side by side;
 - in place on private buffers, and fewer cached arrays (the backward recomputes cheap factors);
 - rows cut into blocks that stay in the CPU cache, run on a small thread pool (``threads``).
 

@@ -5,15 +5,15 @@ The plain twins are ``minibert.ops.attention.attention_forward`` / ``attention_b
 without padding and dropout.
 
 What differs, for speed:
-- the input is the output of ONE matmul for the three projections, x @ [Wq | Wk | Wv], seen
+- the input is the three projections side by side in one array, [x Wq | x Wk | x Wv], seen
   as (B, T, 3, NH, D); the per-head operands are strided views of it (no transposed copies),
   and the three biases and the 1/sqrt(D) scale are applied in place, block by block;
 - the work is cut into blocks of (one batch row, a few heads): scores, mask, softmax, dropout
   and the two products of a block run while its (heads, T, T) scores sit in the cache, and the
   blocks run on the thread pool with one BLAS thread each (``threads.single_thread_blas``);
 - the output is written straight into a (B, T, NH, D) array, ready for the output projection;
-  the backward writes dq, dk, dv straight into one (B, T, 3, NH, D) array, ready for the single
-  matmul back through [Wq | Wk | Wv];
+  the backward writes dq, dk, dv straight into one (B, T, 3, NH, D) array, whose column blocks
+  the products back through Wq, Wk, Wv read as they are;
 - the masked-fill / softmax / zero-the-masked-keys steps run in place on the block; the backward
   does not mask again: the stored probabilities are exactly zero at masked keys, so the softmax
   backward (dS = P * (dP - sum(dP * P))) is zero there already.
@@ -63,7 +63,7 @@ def _run_units(xp, units, work):
 
 def attention_forward_fused(qkv, bias=None, key_mask=None, dropout_rate=0.0, rng=None,
                             mask_value=-1e9):
-    """Attention from the fused projection. qkv (B, T, 3, NH, D): x @ [Wq | Wk | Wv] without
+    """Attention from the fused projection. qkv (B, T, 3, NH, D): [x Wq | x Wk | x Wv] without
     bias, a private buffer (bias and scale are applied to it in place); bias (3, NH, D) or None;
     key_mask (B, T) (1 = real token) or None.  ->  out (B, T, NH, D), cache.
 

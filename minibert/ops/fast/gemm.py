@@ -23,16 +23,22 @@ from minibert.ops.precision import matmul as plain_matmul
 MIN_SPLIT_WORK = 1 << 22
 
 
-def matmul(xp, a, b):
+def matmul(xp, a, b, out=None):
     """a (M, K) @ b (K, N) -> (M, N) in the common dtype; the longer side shared out over the
     pool for large NumPy products, ``minibert.ops.precision.matmul`` otherwise (other
-    backends, batched operands, small products, or a BLAS whose threads cannot be set)."""
+    backends, batched operands, small products, or a BLAS whose threads cannot be set).
+
+    ``out``: an (M, N) array of that dtype to write into (it may be a column slice of a wider
+    array: BLAS writes strided rows directly), returned."""
     if (a.ndim != 2 or b.ndim != 2 or not threads.uses_pool(xp)     # uses_pool: NumPy only
             or not threads.can_limit_blas()
             or a.shape[0] * a.shape[1] * b.shape[1] < MIN_SPLIT_WORK):
-        return plain_matmul(xp, a, b)
+        if out is None:
+            return plain_matmul(xp, a, b)
+        return xp.matmul(a, b, out=out)
     m, n = a.shape[0], b.shape[1]
-    out = np.empty((m, n), dtype=np.result_type(a.dtype, b.dtype))          # (M, N)
+    if out is None:
+        out = np.empty((m, n), dtype=np.result_type(a.dtype, b.dtype))      # (M, N)
 
     def rows(start, stop):
         np.matmul(a[start:stop], b, out=out[start:stop])
