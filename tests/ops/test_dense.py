@@ -2,7 +2,9 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minibert.ops import dense_backward, dense_forward
+from minibert.ops import dense_backward, dense_forward, fast
+from minibert.ops.fast.gemm import matmul as pooled
+from minibert.ops.precision import matmul as plain
 from ops.checks import LINEAR_EPS, SETTINGS, check_op
 
 
@@ -41,3 +43,25 @@ def test_dense_flags_skip_work():
     dx, dkernel, dbias = dense_backward(dy, cache, param_grads=False)
     assert dx.shape == x.shape and dkernel is None and dbias is None
     assert dense_backward(dy, cache, input_grad=False, param_grads=False) == (None, None, None)
+
+
+def test_the_dense_layer_hands_the_fast_paths_pooled_product_to_the_op():
+    """Dense layers (the masked-LM head, the pooler) and the tied projection take the pooled
+    product on the fast paths (no BLAS thread left spinning), the plain one otherwise, and the
+    backward reuses the forward's."""
+    assert fast.product("float32") is (pooled if fast.enabled() else plain)
+    with fast.enabled_as(True):
+        assert fast.product("float32") is pooled and fast.product("float64") is pooled
+        assert fast.product("bfloat16") is plain and fast.product("float16") is plain
+    with fast.disabled():
+        assert fast.product("float32") is plain
+    rng = np.random.default_rng(3)
+    x, kernel = rng.standard_normal((6, 4)), rng.standard_normal((4, 3))
+    calls = []
+
+    def recording(xp, a, b):
+        calls.append((a.shape, b.shape))
+        return plain(xp, a, b)
+    y, cache = dense_forward(x, kernel, None, product=recording)
+    dense_backward(np.ones_like(y), cache)
+    assert calls == [((6, 4), (4, 3)), ((6, 3), (3, 4)), ((4, 6), (6, 3))]

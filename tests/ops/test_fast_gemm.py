@@ -38,3 +38,19 @@ def test_small_or_batched_products_take_the_plain_path(monkeypatch):
     for a, b in (small, batched):
         np.testing.assert_allclose(gemm.matmul(np, a, b), a @ b, rtol=1e-12)
     assert calls == []
+
+
+@pytest.mark.parametrize("split", [True, False], ids=["pooled", "plain"])
+def test_the_product_writes_into_a_column_slice(split, monkeypatch):
+    """out= a column block of a wider array, as the fused attention's [x Wq | x Wk | x Wv]:
+    those columns get the product, the others stay untouched."""
+    monkeypatch.setattr(gemm, "MIN_SPLIT_WORK", 1 if split else 1 << 60)
+    monkeypatch.setattr(threads, "num_threads", lambda: 2)
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((90, 40)).astype("float32")
+    b = rng.standard_normal((40, 30)).astype("float32")
+    wide = np.full((90, 3 * 30), 7.0, dtype="float32")
+    result = gemm.matmul(np, a, b, out=wide[:, 30:60])
+    assert np.shares_memory(result, wide)
+    np.testing.assert_allclose(wide[:, 30:60], a @ b, rtol=1e-5, atol=1e-5)
+    assert (wide[:, :30] == 7.0).all() and (wide[:, 60:] == 7.0).all()
