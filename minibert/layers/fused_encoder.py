@@ -19,7 +19,7 @@ reads. Gradients go into the same Variables, and frozen ones cost no matmul.
 from minibert import backend
 from minibert.ops import fast
 from minibert.ops.fast.layer_norm import column_sum
-from minibert.ops.fast.gemm import matmul
+from minibert.ops.fast.gemm import matmul, matmuls
 
 _FUSED_ACTIVATIONS = {"gelu": False, "gelu_approximate": True}   # name -> approximate
 
@@ -37,6 +37,14 @@ def _value(variable, dtype):
 
 def _add_grad(variable, grad):
     variable.add_grad(grad.reshape(variable.shape), owned=True)
+
+
+def _dense_input_and_kernel_grads(xp, dy, kernel, x, kernel_trainable):
+    """For y = x @ kernel: dx = dy @ kernel^T and dkernel = x^T @ dy (None when the kernel is
+    frozen), two products of one size, side by side on the pool (``gemm.matmuls``)."""
+    pairs = [(dy, kernel.T)] + ([(x.T, dy)] if kernel_trainable else [])
+    dx, *dkernel = matmuls(xp, pairs)
+    return dx, (dkernel[0] if dkernel else None)
 
 
 def _dropout_keep(dropout_layer, shape, training):
@@ -84,23 +92,29 @@ def attention_backward(mha, da, cache):
     x2, kernels, attention_cache, out2, w_out = cache
     xp = backend.get_array_module(da)
     dense_out = mha.attention_output
-    if dense_out.kernel.trainable:
-        _add_grad(dense_out.kernel, matmul(xp, out2.T, da))               # (NH*D, H)
+    dout, dw_out = _dense_input_and_kernel_grads(xp, da, w_out, out2,
+                                                 dense_out.kernel.trainable)  # (N, NH*D)
+    if dw_out is not None:
+        _add_grad(dense_out.kernel, dw_out)                               # (NH*D, H)
         _add_grad(dense_out.bias, column_sum(da))                         # (H,)
-    dout = matmul(xp, da, w_out.T)                                         # (N, NH*D)
     qkv_shape = attention_cache[0].shape                                   # (B, T, 3, NH, D)
     dqkv = fast.attention_backward_fused(dout.reshape(qkv_shape[:2] + qkv_shape[3:]),
                                          attention_cache)
     dqkv2 = dqkv.reshape(x2.shape[0], -1)                                  # (N, 3*NH*D)
     width = dqkv2.shape[1] // 3
     d_projections = [dqkv2[:, i * width:(i + 1) * width] for i in range(3)]  # 3 x (N, NH*D)
-    for dense, d_projection in zip((mha.query, mha.key, mha.value), d_projections):
-        if dense.kernel.trainable:
-            _add_grad(dense.kernel, matmul(xp, x2.T, d_projection))        # (H, NH*D)
-            _add_grad(dense.bias, column_sum(d_projection))                # (NH*D,)
-    dx = matmul(xp, d_projections[0], kernels[0].T)                        # (N, H)
-    for d_projection, kernel in zip(d_projections[1:], kernels[1:]):
-        dx += matmul(xp, d_projection, kernel.T)
+    trained = [(dense, d_projection) for dense, d_projection
+               in zip((mha.query, mha.key, mha.value), d_projections) if dense.kernel.trainable]
+    # The three input-gradient products and the kernel gradients, side by side on the pool.
+    products = matmuls(xp, [(d_projection, kernel.T)
+                            for d_projection, kernel in zip(d_projections, kernels)]
+                       + [(x2.T, d_projection) for _, d_projection in trained])
+    for (dense, d_projection), dw in zip(trained, products[3:]):
+        _add_grad(dense.kernel, dw)                                        # (H, NH*D)
+        _add_grad(dense.bias, column_sum(d_projection))                    # (NH*D,)
+    dx = products[0]                                                       # (N, H)
+    dx += products[1]
+    dx += products[2]
     return dx
 
 
@@ -176,16 +190,17 @@ def encoder_backward(layer, dy):
         _add_grad(ln2.gamma, dgamma)
         _add_grad(ln2.beta, dbeta)
     dense_out = layer.feedforward_output_dense
-    if dense_out.kernel.trainable:
-        _add_grad(dense_out.kernel, matmul(xp, h.T, d_f))                  # (I, H)
+    dh, dw_out = _dense_input_and_kernel_grads(xp, d_f, w_out, h, dense_out.kernel.trainable)
+    if dw_out is not None:
+        _add_grad(dense_out.kernel, dw_out)                                # (I, H)
         _add_grad(dense_out.bias, column_sum(d_f))
-    dz = fast.gelu_backward_fused(matmul(xp, d_f, w_out.T), gelu_cache)    # (N, I)
+    dz = fast.gelu_backward_fused(dh, gelu_cache)                          # (N, I)
     dense_in = layer.feedforward_intermediate_dense
-    if dense_in.kernel.trainable:
-        _add_grad(dense_in.kernel, matmul(xp, y1.T, dz))                   # (H, I)
+    dy1, dw_in = _dense_input_and_kernel_grads(xp, dz, w_in, y1, dense_in.kernel.trainable)
+    if dw_in is not None:
+        _add_grad(dense_in.kernel, dw_in)                                  # (H, I)
         _add_grad(dense_in.bias, column_sum(dz))
-    dy1 = matmul(xp, dz, w_in.T)                                           # (N, H)
-    dy1 += d_res
+    dy1 += d_res                                                           # (N, H)
     ln1 = layer.self_attention_layer_norm
     d_res1, d_a, dgamma, dbeta = fast.add_layer_norm_backward(
         dy1, ln1_cache, param_grads=ln1.gamma.trainable)

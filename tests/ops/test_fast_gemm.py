@@ -54,3 +54,27 @@ def test_the_product_writes_into_a_column_slice(split, monkeypatch):
     assert np.shares_memory(result, wide)
     np.testing.assert_allclose(wide[:, 30:60], a @ b, rtol=1e-5, atol=1e-5)
     assert (wide[:, :30] == 7.0).all() and (wide[:, 60:] == 7.0).all()
+
+
+@pytest.mark.parametrize("count", [2, 3, 4])
+def test_independent_products_run_side_by_side_when_they_share_out_evenly(count, monkeypatch):
+    """gemm.matmuls: with two threads, 2 or 4 products go to the pool whole (one parallel_for
+    over the products); 3 would leave a thread idle, so each is cut in blocks instead."""
+    monkeypatch.setattr(gemm, "MIN_SPLIT_WORK", 1)
+    monkeypatch.setattr(threads, "num_threads", lambda: 2)
+    if not threads.can_limit_blas():
+        pytest.skip("this BLAS cannot be set to one thread: products are never split")
+    calls = []
+    parallel_for = threads.parallel_for
+    monkeypatch.setattr(threads, "parallel_for",
+                        lambda *args: calls.append(args[1]) or parallel_for(*args))
+    rng = np.random.default_rng(4)
+    dy = rng.standard_normal((120, 50)).astype("float32")
+    x = rng.standard_normal((120, 40)).astype("float32")
+    kernel = rng.standard_normal((40, 50)).astype("float32")
+    pairs = [(dy, kernel.T), (x.T, dy), (dy, kernel.T), (x.T, dy)][:count]
+    products = gemm.matmuls(np, pairs)
+    for (a, b), product in zip(pairs, products):
+        assert product.dtype == np.float32 and product.flags.c_contiguous
+        np.testing.assert_allclose(product, a @ b, rtol=1e-5, atol=1e-5)
+    assert calls == ([count] if count % 2 == 0 else [120, 50, 120])

@@ -10,7 +10,7 @@ order. Here the projection's gradient is computed directly in (V, H) order, and 
 gradient is scatter-added into it in place.
 """
 from minibert import backend
-from minibert.ops.fast.gemm import matmul
+from minibert.ops.fast.gemm import matmuls
 
 
 def embedding_backward_into(dtable, ids, dy):
@@ -24,13 +24,14 @@ def embedding_backward_into(dtable, ids, dy):
 
 def reverse_embedding_backward_fast(dlogits, cache, input_grad=True, param_grads=True):
     """Gradients of ``reverse_embedding_forward``: dx = dlogits @ table (..., H) and
-    dtable = dlogits^T @ x (V, H), a contiguous array. Skipped slots are None."""
+    dtable = dlogits^T @ x (V, H), a contiguous array, the two products side by side on the
+    pool. Skipped slots are None."""
     x2, kernel, x_shape, _, _ = cache                      # kernel = table.T (H, V), a view
     xp = backend.get_array_module(dlogits, kernel)
     dlogits2 = dlogits.reshape(-1, kernel.shape[1])        # (N, V)
-    dx = dtable = None
-    if input_grad:
-        dx = matmul(xp, dlogits2, kernel.T).reshape(x_shape)   # (..., H)
-    if param_grads:
-        dtable = matmul(xp, dlogits2.T, x2)                # (V, H)
+    pairs = ([(dlogits2, kernel.T)] if input_grad else [])     # (N, V) @ (V, H)
+    pairs += [(dlogits2.T, x2)] if param_grads else []         # (V, N) @ (N, H)
+    products = iter(matmuls(xp, pairs))                        # side by side
+    dx = next(products).reshape(x_shape) if input_grad else None   # (..., H)
+    dtable = next(products) if param_grads else None               # (V, H)
     return dx, dtable
