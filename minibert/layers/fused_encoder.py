@@ -16,8 +16,12 @@ The weights stay the sublayers' Variables, with KerasHub's paths and shapes; the
 projections write their columns of one (N, 3 * NH * D) array, the layout the fused attention
 reads. Gradients go into the same Variables, and frozen ones cost no matmul.
 """
+import numpy as np
+
 from minibert import backend
+from minibert.layers.layer import caching
 from minibert.ops import fast
+from minibert.ops.fast import threads
 from minibert.ops.fast.layer_norm import column_sum
 from minibert.ops.fast.gemm import matmul, matmuls
 
@@ -147,12 +151,25 @@ def encoder_forward(layer, x, padding_mask, training):
     """TransformerEncoder.forward, fused. x (B, T, H) -> (B, T, H)."""
     xp = backend.get_array_module(x)
     batch, length, hidden = x.shape
-    dtype = layer.compute_dtype
-    x2 = x.astype(dtype, copy=False).reshape(batch * length, hidden)       # (N, H)
+    x2 = x.astype(layer.compute_dtype, copy=False).reshape(batch * length, hidden)   # (N, H)
+    layer.clear_caches()
+    if not training and not caching() and _shares_out_sequences(xp, batch):
+        return _forward_by_sequences(layer, x2, (batch, length), padding_mask).reshape(x.shape)
+    y2, cache = _block_forward(layer, x2, (batch, length), padding_mask, training)
+    layer.save_cache(cache + (x.shape, x.dtype), slot="fused")
+    return y2.reshape(x.shape)
+
+
+def _block_forward(layer, x2, batch_shape, padding_mask, training):
+    """The block on x2 (N, H), the tokens of batch_shape (B, T) sequences -> (y2 (N, H), cache).
+    Each op shares its work out over the pool (when called from outside it)."""
+    xp = backend.get_array_module(x2)
+    dtype = x2.dtype
+    shape = batch_shape + (x2.shape[1],)                                   # (B, T, H)
     mha = layer.self_attention_layer
-    a, attention_cache = attention_forward(mha, x2, (batch, length), padding_mask, training)
+    a, attention_cache = attention_forward(mha, x2, batch_shape, padding_mask, training)
     ln1 = layer.self_attention_layer_norm
-    keep1, scale1 = _dropout_keep(layer.self_attention_dropout, x.shape, training)
+    keep1, scale1 = _dropout_keep(layer.self_attention_dropout, shape, training)
     y1, ln1_cache = fast.add_layer_norm_forward(
         x2, a, _value(mha.attention_output.bias, dtype), _value(ln1.gamma, dtype),
         _value(ln1.beta, dtype), ln1.epsilon,
@@ -166,14 +183,35 @@ def encoder_forward(layer, x, padding_mask, training):
     w_out = _value(dense_out.kernel, dtype)                                # (I, H)
     f = matmul(xp, h, w_out)                                               # (N, H)
     ln2 = layer.feedforward_layer_norm
-    keep2, scale2 = _dropout_keep(layer.feedforward_dropout, x.shape, training)
+    keep2, scale2 = _dropout_keep(layer.feedforward_dropout, shape, training)
     y2, ln2_cache = fast.add_layer_norm_forward(
         y1, f, _value(dense_out.bias, dtype), _value(ln2.gamma, dtype), _value(ln2.beta, dtype),
         ln2.epsilon, None if keep2 is None else keep2.reshape(x2.shape), scale2)  # (N, H)
-    layer.clear_caches()
-    layer.save_cache((attention_cache, ln1_cache, y1, w_in, gelu_cache, h, w_out, ln2_cache,
-                      x.shape, x.dtype), slot="fused")
-    return y2.reshape(x.shape)
+    return y2, (attention_cache, ln1_cache, y1, w_in, gelu_cache, h, w_out, ln2_cache)
+
+
+def _shares_out_sequences(xp, batch):
+    """True if an inference forward can give each pool thread an equal share of sequences."""
+    return (threads.uses_pool(xp) and threads.can_limit_blas()
+            and batch % threads.num_threads() == 0)
+
+
+def _forward_by_sequences(layer, x2, batch_shape, padding_mask):
+    """Inference (no dropout, no cache): each pool thread runs the whole block on its share of
+    the sequences, its products on one BLAS thread. The ops run inside the thread, one after
+    the other, on data the thread has just written; there is no hand-over between threads from
+    one op to the next. A bert_base feed-forward at 8 x 128 took 47.5 ms op by op on 2 cores,
+    42.5 ms this way. Same results as ``_block_forward`` (no dropout draws to keep in order)."""
+    batch, length = batch_shape
+    y2 = np.empty_like(x2)                                                 # (N, H)
+
+    def run(start, stop):
+        rows = slice(start * length, stop * length)
+        mask = None if padding_mask is None else padding_mask[start:stop]
+        y2[rows], _ = _block_forward(layer, x2[rows], (stop - start, length), mask, False)
+    with threads.single_thread_blas():
+        threads.parallel_for(np, batch, batch // threads.num_threads(), run)
+    return y2
 
 
 def encoder_backward(layer, dy):

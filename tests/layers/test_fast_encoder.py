@@ -6,7 +6,8 @@ import contextlib
 import numpy as np
 import pytest
 
-from minibert import utils
+from minibert import no_grad, utils
+from minibert.layers import fused_encoder
 from minibert.layers.multi_head_attention import MultiHeadAttention
 from minibert.layers.transformer_encoder import TransformerEncoder
 from minibert.models.bert.bert_backbone import BertBackbone
@@ -14,6 +15,7 @@ from minibert.models.bert.bert_masked_lm import BertMaskedLM
 from minibert.models.distil_bert.distil_bert_backbone import DistilBertBackbone
 from minibert.models.distil_bert.distil_bert_masked_lm import DistilBertMaskedLM
 from minibert.ops import fast, softmax_cross_entropy_backward, softmax_cross_entropy_forward
+from minibert.ops.fast import gemm, threads
 
 CONFIG = dict(vocabulary_size=61, num_layers=2, num_heads=3, hidden_dim=21, intermediate_dim=40,
               max_sequence_length=16)
@@ -132,3 +134,34 @@ def test_standalone_multi_head_attention_fused_matches_plain(dtype):
     np.testing.assert_allclose(dx1, dx2, rtol=tolerance, atol=tolerance)
     for a, b in zip(g1, g2):
         np.testing.assert_allclose(a, b, rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_inference_shares_the_sequences_out_and_gives_the_same_outputs(dtype, monkeypatch):
+    """Under no_grad, without dropout, each pool thread runs whole blocks on its sequences
+    (fused_encoder._forward_by_sequences); the outputs are those of the op-by-op forward and
+    of the plain layers (padded rows included)."""
+    if not threads.can_limit_blas():
+        pytest.skip("this BLAS cannot be set to one thread: the fast paths never share out")
+    monkeypatch.setattr(threads, "num_threads", lambda: 2)
+    monkeypatch.setattr(gemm, "MIN_SPLIT_WORK", 1)        # the op-by-op path splits its products
+    shared = []
+    by_sequences = fused_encoder._forward_by_sequences
+    monkeypatch.setattr(fused_encoder, "_forward_by_sequences",
+                        lambda *args: shared.append(args[2]) or by_sequences(*args))
+    utils.set_random_seed(0)
+    backbone = BertBackbone(**CONFIG, dropout=0.2, dtype=dtype)
+    x = _batch(True)
+    del x["mask_positions"]
+    op_by_op = backbone(x)["sequence_output"]             # keeps its caches: not shared out
+    assert shared == []
+    with no_grad():
+        ours = backbone(x)["sequence_output"]
+    assert shared == [(4, 12)] * CONFIG["num_layers"]
+    with fast.disabled():
+        plain = backbone(x)["sequence_output"]
+    np.testing.assert_allclose(ours, op_by_op, rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype])
+    np.testing.assert_allclose(ours, plain, rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype])
+    with no_grad():                                       # training: dropout, op by op
+        backbone(x, training=True)
+    assert len(shared) == CONFIG["num_layers"]
