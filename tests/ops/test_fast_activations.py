@@ -60,17 +60,33 @@ def test_erf_float32_on_a_large_array_uses_blocks_consistently():
 @pytest.mark.parametrize("approximate", [False, True])
 @pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-13), (np.float32, 1e-6)])
 def test_fused_gelu_matches_the_plain_op(approximate, dtype, tolerance):
+    """The reference is the plain op in float64 on the same inputs (z + bias rounded to dtype,
+    as the fused op adds the bias in dtype). Not the plain op in float32: its tanh slope
+    0.5 (1 + t) + 0.5 x (1 - t^2) c (...) loses the second term once t rounds to 1 (x > 5),
+    about 1e-6, which the fused op's sigmoid form keeps."""
     rng = np.random.default_rng(1)
     z = rng.normal(scale=2.0, size=(700, 96)).astype(dtype)   # 700 rows: several blocks
     bias = rng.normal(size=96).astype(dtype)
     dy = rng.normal(size=(700, 96)).astype(dtype)
-    y_plain, cache = gelu_forward(z + bias, approximate)
-    dz_plain = gelu_backward(dy, cache)
+    y_plain, cache = gelu_forward((z + bias).astype(np.float64), approximate)
+    dz_plain = gelu_backward(dy.astype(np.float64), cache)
     y_fast, fast_cache = gelu_forward_fused(z.copy(), bias, approximate)
     dz_fast = gelu_backward_fused(dy.copy(), fast_cache)
     assert y_fast.dtype == dz_fast.dtype == dtype
     np.testing.assert_allclose(y_fast, y_plain, rtol=tolerance, atol=tolerance)
     np.testing.assert_allclose(dz_fast, dz_plain, rtol=tolerance, atol=tolerance)
+
+
+def test_fused_tanh_gelu_saturates_without_overflow_or_nan():
+    x = np.array([[-1e4, -200.0, -30.0, -10.0, 0.0, 10.0, 30.0, 200.0, 1e4]], np.float32)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        y, cache = gelu_forward_fused(x.copy(), None, True)
+        dz = gelu_backward_fused(np.ones_like(x), cache)
+    np.testing.assert_array_equal(y[0, 4:], [0, 10, 30, 200, 1e4])
+    assert np.all(y[0, :4] <= 0) and np.all(np.abs(y[0, :4]) < 1e-30)
+    np.testing.assert_array_equal(dz[0, 5:], [1, 1, 1, 1])
+    # The slope's exp is clipped at exp(80): its tail is 2u' x e^80 / (1 + e^80)^2, not 0.
+    assert np.all(np.abs(dz[0, :4]) < 1e-20) and dz[0, 4] == 0.5
 
 
 def test_fused_gelu_works_in_place_on_its_private_buffers():

@@ -5,8 +5,13 @@ first); tests/ops/test_fast_activations.py checks that these agree with them.
 
 Differences from the plain op, all for speed or memory:
 - the bias of the dense layer before the activation is added here, in place, in the same pass;
+- the tanh form is computed as a sigmoid: with u = c (x + a x^3),
+  (1 + tanh(u)) / 2 = 1 / (1 + exp(-2u)) = sigma(2u), so y = x / (1 + exp(-2u)) and
+  gelu'(x) = sigma + 2u' x sigma (1 - sigma). The same function, rounded differently: NumPy's
+  float32 exp is vectorised where its tanh is not everywhere (measured on an AVX2 machine:
+  tanh 4.4 ns per value, exp 2.2 ns, a multiply 0.16 ns);
 - for the tanh form the cache keeps only the pre-activation z (the plain op also keeps
-  tanh(...)); the backward recomputes that factor, block by block while the block is in cache.
+  tanh(...)); the backward recomputes sigma, block by block while the block is in cache.
   The exact form keeps Phi(z) as the plain op does, since erf is the costly part;
 - float32 inputs use ``erf_float32`` below (float64 inputs keep ``backend.erf``).
 """
@@ -21,6 +26,8 @@ _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_CUBIC = 0.044715
+#: exp(80) = 5.5e34 is finite in float32; past it the sigmoid's tail is below 1e-34.
+_EXP_ARGUMENT_MAX = 80.0
 
 # ------------------------------------------------------------------------------ float32 erf
 # erf in float32 arithmetic, for float32 inputs, in two pieces:
@@ -129,15 +136,15 @@ def gelu_forward_fused(z, bias=None, approximate=False):
         if bias is not None:
             x += bias
         out = y[start:stop]
-        if approximate:                                    # 0.5 x (1 + tanh(c (x + a x^3)))
-            t = x * x
-            t *= dtype(_SQRT_2_OVER_PI * _GELU_CUBIC)
-            t += dtype(_SQRT_2_OVER_PI)
-            t *= x
-            xp.tanh(t, out=t)
-            t += 1
-            xp.multiply(t, x, out=out)
-            out *= dtype(0.5)
+        if approximate:                                    # x / (1 + exp(-2u)), see above
+            e = x * x
+            e *= dtype(-2 * _SQRT_2_OVER_PI * _GELU_CUBIC)
+            e += dtype(-2 * _SQRT_2_OVER_PI)
+            e *= x                                         # -2u
+            with np.errstate(over="ignore"):               # exp -> inf: y -> -0, as it should
+                xp.exp(e, out=e)
+            e += 1
+            xp.divide(x, e, out=out)
         else:                                              # x Phi(x), Phi = (1 + erf(x/sqrt2))/2
             phi = cdf[start:stop]
             _erf_into(xp, x * dtype(_SQRT_HALF), phi)
@@ -164,20 +171,23 @@ def gelu_backward_fused(dy, cache):
         d = dy[start:stop]
         s = x * x                                          # x^2
         if approximate:
-            # slope = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2),  t = tanh(c x (1 + a x^2))
-            t = s * dtype(_SQRT_2_OVER_PI * _GELU_CUBIC)
-            t += dtype(_SQRT_2_OVER_PI)
-            t *= x
-            xp.tanh(t, out=t)
-            s *= dtype(3 * _SQRT_2_OVER_PI * _GELU_CUBIC)
-            s += dtype(_SQRT_2_OVER_PI)                    # dz/dx = c (1 + 3 a x^2)
+            # slope = sigma + 2u' x sigma (1 - sigma),  sigma = sigma(2u), u' = c (1 + 3 a x^2),
+            # with sigma (1 - sigma) = e sigma^2, e = exp(-2u): 1 - sigma would round to 0 for
+            # x > 5 in float32, where the term is still 1e-6.
+            e = s * dtype(-2 * _SQRT_2_OVER_PI * _GELU_CUBIC)
+            e += dtype(-2 * _SQRT_2_OVER_PI)
+            e *= x                                         # -2u
+            xp.clip(e, np.finfo(dtype).min, _EXP_ARGUMENT_MAX, out=e)   # e finite: not inf * 0
+            xp.exp(e, out=e)
+            sigma = e + 1
+            xp.divide(1, sigma, out=sigma)
+            e *= sigma
+            e *= sigma                                     # sigma (1 - sigma)
+            s *= dtype(6 * _SQRT_2_OVER_PI * _GELU_CUBIC)
+            s += dtype(2 * _SQRT_2_OVER_PI)                # 2u'
             s *= x
-            u = t * t
-            xp.subtract(1, u, out=u)                       # 1 - t^2
-            s *= u
-            s += t
-            s += 1
-            s *= dtype(0.5)
+            s *= e
+            s += sigma
         else:
             # slope = Phi(x) + x phi(x)
             s *= dtype(-0.5)
