@@ -56,22 +56,21 @@ _ERF_Q = tuple(np.float32(c) for c in (
 def _erf_float32_block(xp, x, out):
     """out[...] = erf(x) for a float32 block (any shape); out may not be x.
 
-    Both pieces are evaluated on the whole block and each element takes the small one where
-    |x| <= 0.921875, the large one elsewhere. Past |x| = 4 the large piece, evaluated at 4, gives
-    1 - erfc(4) = 1 - 1.5e-8, which rounds to exactly 1 in float32, so clipping |x| at 4 is
-    all the tail needs.
+    erf is odd, so both pieces are evaluated on |x| over the whole block, each element takes
+    the small one where |x| <= 0.921875 and the large one elsewhere, and x's sign is put back
+    at the end. Past |x| = 4 the large piece, evaluated at 4, gives 1 - erfc(4) = 1 - 1.5e-8,
+    which rounds to exactly 1 in float32, so clipping |x| at 4 is all the tail needs.
     """
     t = xp.abs(x)
-    xp.minimum(t, _ERF_CLIP_HIGH, out=t)                   # |x|, clipped at 4
+    xp.clip(t, 0, _ERF_CLIP_HIGH, out=t)                   # |x|, clipped at 4 (NaN stays)
     s = t * t                                              # x^2 (where the small piece is used)
     small = s * _ERF_P[-1]                                 # Horner for P(s)
     small += _ERF_P[-2]
     for c in _ERF_P[-3::-1]:
         small *= s
         small += c
-    x = xp.clip(x, -_ERF_CLIP_HIGH, _ERF_CLIP_HIGH)         # no overflow or inf - inf below
-    small *= x
-    small += x                                             # x + x P(x^2)
+    small *= t
+    small += t                                             # |x| + |x| P(x^2)
     large = out                                            # Horner for Q(t), in place
     xp.multiply(t, _ERF_Q[-1], out=large)
     large += _ERF_Q[-2]
@@ -80,15 +79,17 @@ def _erf_float32_block(xp, x, out):
         large += c
     large -= s
     xp.exp(large, out=large)                               # erfc(|x|)
-    xp.subtract(1, large, out=large)
-    xp.copysign(large, x, out=large)                       # sign(x) (1 - erfc(|x|))
+    xp.subtract(1, large, out=large)                       # 1 - erfc(|x|)
     # Select by arithmetic: a masked copy (np.where, copyto's where=) costs several times a
     # pass on a mask that changes element by element. Multiplying by 1 or 0 and adding a zero
     # leaves the chosen value exactly (the other one is finite, so times 0 it is a zero).
     use_small = t <= _ERF_SPLIT                            # bool
     small *= use_small
     large *= ~use_small
-    large += small
+    large += small                                         # erf(|x|), sign bit clear
+    # x's sign bit into the result's: two integer passes (copysign is a slow loop in NumPy).
+    sign = xp.bitwise_and(x.view(xp.int32), xp.int32(-2 ** 31))
+    xp.bitwise_or(out.view(xp.int32), sign, out=out.view(xp.int32))
 
 
 def erf_float32(x):
