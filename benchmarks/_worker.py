@@ -96,7 +96,7 @@ def setup_minibert(case):
     import minibert
     from minibert.models import (BertBackbone, BertMaskedLM, DistilBertBackbone,
                                  DistilBertMaskedLM)
-    from minibert.ops import softmax_cross_entropy_backward, softmax_cross_entropy_forward
+    from minibert.training.losses import SparseCategoricalCrossentropy
     from minibert.training.optimizers import Adam
     yield {"numpy": np.__version__, "blas": _blas_info(), "path": minibert.__file__}
     cfg = dict(CONFIGS[case["config"]])
@@ -124,12 +124,13 @@ def setup_minibert(case):
     xm = dict(x, mask_positions=data["mask_positions"])
     labels = data["labels"]
     optimizer = Adam(5e-5)
+    loss_fn = SparseCategoricalCrossentropy(from_logits=True)           # as KerasHub's compile
 
     def train_step():
         model.zero_grad()
         logits = model(xm, training=True)                               # (B, M, V)
-        loss, cache = softmax_cross_entropy_forward(logits, labels)
-        model.backward(softmax_cross_entropy_backward(1.0, cache))
+        loss, cache = loss_fn.forward(labels, logits)
+        model.backward(loss_fn.backward(1.0, cache))
         # pooled_dense takes no part in the masked-LM loss: no gradient, not updated (as Keras).
         pairs = [(v.grad, v) for v in model.trainable_weights if v.grad is not None]
         optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])

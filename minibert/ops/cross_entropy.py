@@ -25,17 +25,35 @@ def softmax_cross_entropy_forward(logits, labels, sample_weight=None,
     Computed in float32 (float64 stays float64) through a max-subtracted log-softmax.
     Returns (loss, cache): loss is a 0-d array, or (...) for "none".
     """
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"softmax_cross_entropy_forward: reduction must be one of "
-                         f"{REDUCTIONS}, got {reduction!r}")
+    check_reduction(reduction)
     xp = backend.get_array_module(logits, labels)
     dtype = accumulation_dtype(xp, logits.dtype)
     z = logits.astype(dtype, copy=False)                   # (..., V)
     shifted = z - z.max(axis=-1, keepdims=True)            # (..., V) every entry <= 0
     log_probs = shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))  # (..., V)
     ce = -xp.take_along_axis(log_probs, labels[..., None], axis=-1)[..., 0]  # (...)
+    loss, weight_scale = weighted_reduction(ce, sample_weight, reduction)
+    # probs are kept (not logits): backward is softmax - onehot.
+    cache = (xp.exp(log_probs), labels, weight_scale, logits.dtype)
+    return loss, cache
+
+
+def check_reduction(reduction):
+    """Raise ValueError unless ``reduction`` is one of REDUCTIONS."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"softmax_cross_entropy_forward: reduction must be one of "
+                         f"{REDUCTIONS}, got {reduction!r}")
+
+
+def weighted_reduction(ce, sample_weight, reduction):
+    """The reduction of ``softmax_cross_entropy_forward`` over per-element losses ce (...).
+
+    Returns (loss, weight_scale): weight_scale (...) = w / denominator is d loss / d ce
+    (times dloss for reduction "none")."""
+    xp = backend.get_array_module(ce)
+    dtype = ce.dtype
     if sample_weight is None:
-        weight = xp.ones(labels.shape, dtype=dtype)        # (...)
+        weight = xp.ones(ce.shape, dtype=dtype)            # (...)
     else:
         weight = sample_weight.astype(dtype, copy=False)   # (...)
     weighted = weight * ce                                 # (...)
@@ -44,16 +62,14 @@ def softmax_cross_entropy_forward(logits, labels, sample_weight=None,
     elif reduction == "sum":
         loss, denominator = weighted.sum(), 1.0
     elif reduction == "sum_over_batch_size":
-        denominator = float(labels.size)
+        denominator = float(ce.size)
         loss = weighted.sum() / denominator
     else:
         total_weight = weight.sum()                        # () stays on the device
         nonzero = total_weight != 0
         denominator = xp.where(nonzero, total_weight, 1.0)  # () avoids 0/0
         loss = xp.where(nonzero, weighted.sum() / denominator, 0.0).astype(dtype)
-    # probs are kept (not logits): backward is softmax - onehot.
-    cache = (xp.exp(log_probs), labels, weight / denominator, logits.dtype)
-    return loss, cache
+    return loss, weight / denominator
 
 
 def softmax_cross_entropy_backward(dloss, cache):

@@ -26,6 +26,7 @@ of size 1 broadcast.
 import numpy as np
 
 from minibert import backend
+from minibert.ops import fast
 from minibert.ops.cross_entropy import (softmax_cross_entropy_backward,
                                         softmax_cross_entropy_forward)
 from minibert.ops.precision import accumulation_dtype
@@ -200,15 +201,19 @@ class SparseCategoricalCrossentropy(Loss):
         if self.ignore_class is not None:
             mask = labels != self.ignore_class                            # (...)
             labels = labels * mask                                        # ignored -> class 0
-        if self.from_logits:
-            values, cache = softmax_cross_entropy_forward(y_pred, labels, reduction="none")
+        if self.from_logits:                # the fast op: blocks on the pool, one exp a logit
+            forward = (fast.softmax_cross_entropy_forward_fast if fast.enabled()
+                       else softmax_cross_entropy_forward)
+            values, cache = forward(y_pred, labels, reduction="none")
         else:
             values, cache = _probability_nll_forward(y_pred, labels)
         return values, mask, cache
 
     def _elementwise_backward(self, dvalues, cache):
-        if self.from_logits:
-            return softmax_cross_entropy_backward(dvalues, cache)
+        if self.from_logits:                # either backward reads either forward's cache
+            backward = (fast.softmax_cross_entropy_backward_fast if fast.enabled()
+                        else softmax_cross_entropy_backward)
+            return backward(dvalues, cache)
         return _probability_nll_backward(dvalues, cache)
 
     def get_config(self):

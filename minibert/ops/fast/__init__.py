@@ -18,6 +18,8 @@ import os
 
 from minibert.ops.fast.activations import erf_float32, gelu_backward_fused, gelu_forward_fused
 from minibert.ops.fast.attention import attention_backward_fused, attention_forward_fused
+from minibert.ops.fast.cross_entropy import (softmax_cross_entropy_backward_fast,
+                                             softmax_cross_entropy_forward_fast)
 from minibert.ops.fast.dropout import draw_keep
 from minibert.ops.fast.embedding import embedding_backward_into, reverse_embedding_backward_fast
 from minibert.ops.fast.gemm import matmul as pooled_matmul
@@ -29,6 +31,7 @@ __all__ = [
     "enabled", "set_enabled", "enabled_as", "disabled", "supports_dtype", "product",
     "erf_float32", "gelu_forward_fused", "gelu_backward_fused", "draw_keep",
     "attention_forward_fused", "attention_backward_fused",
+    "softmax_cross_entropy_forward_fast", "softmax_cross_entropy_backward_fast",
     "add_layer_norm_forward", "add_layer_norm_backward", "column_sum",
     "embedding_backward_into", "reverse_embedding_backward_fast",
 ]
