@@ -11,6 +11,7 @@ from minibert.layers import activations
 from minibert.layers.dense import Dense
 from minibert.layers.layer import Layer
 from minibert.layers.layer_norm import LayerNormalization
+from minibert.ops import fast
 
 
 class MaskedLMHead(Layer):
@@ -58,7 +59,7 @@ class MaskedLMHead(Layer):
         h = self.intermediate_dense(h)                                            # (B, M, H)
         h = self.intermediate_layer_norm(h)                                       # (B, M, H)
         logits = self.token_embedding(h, reverse=True)                            # (B, M, V)
-        logits = logits + self.output_bias.value.astype(logits.dtype, copy=False)
+        logits += self.output_bias.value.astype(logits.dtype, copy=False)         # fresh: in place
         outputs, activation_cache = self._activation_forward(logits)              # (B, M, V)
         self.save_cache((rows, positions, sequence_output.shape, sequence_output.dtype,
                          activation_cache))
@@ -70,8 +71,10 @@ class MaskedLMHead(Layer):
         xp = backend.get_array_module(dy)
         dlogits = self._activation_backward(dy, activation_cache)                 # (B, M, V)
         if self.output_bias.trainable:
-            self.output_bias.add_grad(dlogits.reshape(-1, dlogits.shape[-1]).sum(axis=0),
-                                      owned=True)
+            dlogits2 = dlogits.reshape(-1, dlogits.shape[-1])                     # (B*M, V)
+            pooled = fast.enabled() and fast.supports_dtype(dlogits.dtype)
+            self.output_bias.add_grad(fast.column_sum(dlogits2) if pooled
+                                      else dlogits2.sum(axis=0), owned=True)      # (V,)
         dh = self.token_embedding.backward(dlogits, reverse=True)                 # (B, M, H)
         dh = self.intermediate_layer_norm.backward(dh)                            # (B, M, H)
         dh = self.intermediate_dense.backward(dh)                                 # (B, M, H)
