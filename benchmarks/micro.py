@@ -22,7 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from minibert import backend  # noqa: E402
 from minibert.ops import (attention_backward, attention_forward, gelu_backward,  # noqa: E402
-                          gelu_forward, layer_norm_backward, layer_norm_forward)
+                          gelu_forward, layer_norm_backward, layer_norm_forward,
+                          softmax_cross_entropy_backward, softmax_cross_entropy_forward)
 from minibert.layers.layer import Layer  # noqa: E402
 from minibert.ops import fast  # noqa: E402
 from minibert.training.optimizers import Adam  # noqa: E402
@@ -62,6 +63,12 @@ def cases():
     _, fast_ln_cache = fast.add_layer_norm_forward(x, a, b_h, gamma, beta, 1e-12)
     _, att_cache = attention_forward(q, k, v, mask)
     _, fast_att_cache = fast.attention_forward_fused(qkv.copy(), b_qkv, mask)
+    logits = rng.normal(size=(32, 20, 30522)).astype(np.float32)   # bert_tiny's masked LM
+    labels = rng.integers(0, 30522, (32, 20))
+    # "sum": d loss / d ce = 1, so the fast backward, which rewrites its cache in place at every
+    # call, keeps subtracting 1 at the labels and never drifts into denormal numbers.
+    _, ce_cache = softmax_cross_entropy_forward(logits, labels, reduction="sum")
+    _, fast_ce_cache = fast.softmax_cross_entropy_forward_fast(logits, labels, reduction="sum")
     table = Layer(name="token_embedding").add_weight("embeddings", (30522, h), "ones")
     table_grad = rng.normal(size=table.shape).astype(np.float32)
     optimizer = Adam(1e-4)
@@ -94,6 +101,12 @@ def cases():
         ("attention backward 8x128, 12 heads",
          lambda: attention_backward(dout, att_cache),
          lambda: fast.attention_backward_fused(dout, fast_att_cache)),
+        ("softmax cross-entropy forward (640, 30522)",
+         lambda: softmax_cross_entropy_forward(logits, labels),
+         lambda: fast.softmax_cross_entropy_forward_fast(logits, labels)),
+        ("softmax cross-entropy backward (640, 30522)",
+         lambda: softmax_cross_entropy_backward(1.0, ce_cache),
+         lambda: fast.softmax_cross_entropy_backward_fast(1.0, fast_ce_cache)),
         ("Adam update of the (30522, H) token table",
          lambda: _adam_step(optimizer, table, table_grad, False),
          lambda: _adam_step(optimizer, table, table_grad, True)),
