@@ -1,7 +1,7 @@
 """minibert against KerasHub (torch backend) and HF transformers (PyTorch eager), in one run.
 
     python benchmarks/run.py            # the full run (see docs/performance.md)
-    python benchmarks/run.py --quick    # about two minutes
+    python benchmarks/run.py --quick    # a few minutes (docs/performance.md)
 
 What is timed (each framework in its own subprocess, benchmarks/_worker.py, on the same inputs):
 
