@@ -3,6 +3,7 @@
 It holds what both share: the encoder stack (embedding layer norm, embedding dropout, N post-LN
 TransformerEncoder blocks), preset loading and saving, and the config round trip.
 """
+from minibert.layers import fused_encoder
 from minibert.layers.dropout import Dropout
 from minibert.layers.initializers import TruncatedNormal
 from minibert.layers.layer import Layer
@@ -68,6 +69,9 @@ class Backbone(PresetMethods, Layer):
         """embedded (B, T, H) -> sequence output (B, T, H)."""
         x = self.embeddings_layer_norm(embedded)                  # (B, T, H)
         x = self.embeddings_dropout(x, training)                  # (B, T, H)
+        if fused_encoder.stack_applies(self.transformer_layers, x, training):
+            # Inference on the fast path: the same blocks, each thread its share of sequences.
+            return fused_encoder.stack_forward(self.transformer_layers, x, padding_mask)
         for layer in self.transformer_layers:
             x = layer(x, padding_mask, training)                  # (B, T, H)
         return x

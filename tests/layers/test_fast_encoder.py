@@ -140,9 +140,9 @@ def test_standalone_multi_head_attention_fused_matches_plain(dtype):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_inference_shares_the_sequences_out_and_gives_the_same_outputs(dtype, monkeypatch):
-    """Under no_grad, without dropout, each pool thread runs whole blocks on its sequences
-    (fused_encoder._forward_by_sequences); the outputs are those of the op-by-op forward and
-    of the plain layers (padded rows included)."""
+    """Under no_grad, without dropout, each pool thread takes its sequences through the whole
+    stack of blocks (fused_encoder._forward_by_sequences, once per forward); the outputs are
+    those of the op-by-op forward and of the plain layers (padded rows included)."""
     if not threads.can_limit_blas():
         pytest.skip("this BLAS cannot be set to one thread: the fast paths never share out")
     monkeypatch.setattr(threads, "num_threads", lambda: 2)
@@ -150,7 +150,8 @@ def test_inference_shares_the_sequences_out_and_gives_the_same_outputs(dtype, mo
     shared = []
     by_sequences = fused_encoder._forward_by_sequences
     monkeypatch.setattr(fused_encoder, "_forward_by_sequences",
-                        lambda *args: shared.append(args[2]) or by_sequences(*args))
+                        lambda *args: shared.append((len(args[0]), args[2]))
+                        or by_sequences(*args))
     utils.set_random_seed(0)
     backbone = BertBackbone(**CONFIG, dropout=0.2, dtype=dtype)
     x = _batch(True)
@@ -159,11 +160,18 @@ def test_inference_shares_the_sequences_out_and_gives_the_same_outputs(dtype, mo
     assert shared == []
     with no_grad():
         ours = backbone(x)["sequence_output"]
-    assert shared == [(4, 12)] * CONFIG["num_layers"]
+    assert shared == [(CONFIG["num_layers"], (4, 12))]    # every block, in one share-out
     with fast.disabled():
         plain = backbone(x)["sequence_output"]
     np.testing.assert_allclose(ours, op_by_op, rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype])
     np.testing.assert_allclose(ours, plain, rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype])
     with no_grad():                                       # training: dropout, op by op
         backbone(x, training=True)
-    assert len(shared) == CONFIG["num_layers"]
+    assert len(shared) == 1
+    block = backbone.transformer_layers[0]                # a block called alone shares out too
+    h = np.random.default_rng(1).normal(size=(4, 12, CONFIG["hidden_dim"])).astype(dtype)
+    op_by_op = block(h, x["padding_mask"])
+    with no_grad():
+        ours = block(h, x["padding_mask"])
+    assert shared[1:] == [(1, (4, 12))]
+    np.testing.assert_allclose(ours, op_by_op, rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype])
