@@ -56,6 +56,8 @@ def recording(layers):
     """Keep the output of each of ``layers`` while the block runs: yields a dict layer -> output.
 
     It wraps each layer's ``forward`` for the duration of the block and restores it after.
+    Run the model outside ``no_grad()``: there a backbone takes its sequences through all of
+    its encoder blocks at once (``fused_encoder.stack_forward``), not block by block.
     """
     outputs = {}
     for layer in layers:
