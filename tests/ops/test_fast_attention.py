@@ -56,3 +56,26 @@ def test_fused_attention_without_bias_and_mask():
     out, cache = attention_forward(qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2])
     fused_out, _ = attention_forward_fused(qkv.copy())
     np.testing.assert_allclose(fused_out, out, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dropout_rate", [0.0, 0.25])
+def test_fused_attention_scores_keys_up_to_the_last_real_one_also_with_holes(dropout_rate):
+    """The fused op skips the keys after each row's last real token; masked keys before it
+    (holes) still go through the mask. Same results as the plain op."""
+    rng = np.random.default_rng(5)
+    qkv, bias, _, dout = _case(rng, 4, 9, 2, 3, np.float64)
+    mask = np.array([[1, 0, 1, 1, 0, 0, 0, 0, 0],            # holes, then padding
+                     [0, 0, 0, 0, 0, 0, 0, 0, 1],            # only the last key
+                     [1, 1, 1, 1, 1, 1, 1, 1, 1],
+                     [0, 1, 0, 0, 0, 0, 0, 0, 0]], "int32")
+    with_bias = qkv + bias
+    out, cache = attention_forward(with_bias[:, :, 0], with_bias[:, :, 1], with_bias[:, :, 2],
+                                   mask, dropout_rate, np.random.default_rng(7))
+    dq, dk, dv = attention_backward(dout, cache)
+    fused_out, fused_cache = attention_forward_fused(qkv.copy(), bias, mask, dropout_rate,
+                                                     np.random.default_rng(7))
+    dqkv = attention_backward_fused(dout, fused_cache)
+    for name, a, e in (("out", fused_out, out), ("dq", dqkv[:, :, 0], dq),
+                       ("dk", dqkv[:, :, 1], dk), ("dv", dqkv[:, :, 2], dv)):
+        np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12, err_msg=name)
+    assert np.all(fused_cache[1][0, :, :, 4:] == 0)           # unscored keys: probability 0

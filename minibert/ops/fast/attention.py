@@ -14,6 +14,10 @@ What differs, for speed:
 - the output is written straight into a (B, T, NH, D) array, ready for the output projection;
   the backward writes dq, dk, dv straight into one (B, T, 3, NH, D) array, whose column blocks
   the products back through Wq, Wk, Wv read as they are;
+- each batch row scores only its keys up to its last real one: the keys after it are masked,
+  so their probabilities are exactly 0 and their products are skipped (a batch padded to its
+  longest row costs each row its own length; masked keys before the last real one still go
+  through the mask);
 - the masked-fill / softmax / zero-the-masked-keys steps run in place on the block; the backward
   does not mask again: the stored probabilities are exactly zero at masked keys, so the softmax
   backward (dS = P * (dP - sum(dP * P))) is zero there already.
@@ -46,6 +50,17 @@ def _units(xp, batch, num_heads, heads_per_block):
         return [(slice(0, batch), slice(0, num_heads))]
     return [(slice(b, b + 1), slice(h, min(h + heads_per_block, num_heads)))
             for b in range(batch) for h in range(0, num_heads, heads_per_block)]
+
+
+def _scored_keys(xp, mask, length):
+    """Per batch row, how many leading keys to score: up to the last real one. The keys after
+    it are all masked, so their probabilities are exactly 0 and their products can be skipped
+    (a batch padded to its longest row scores only each row's own length). None when every
+    key is scored: no mask, or not NumPy, where one unit holds every row."""
+    if mask is None or xp is not np:
+        return None
+    last_from_end = mask[:, ::-1].argmax(axis=1)                   # (B,) first real from the end
+    return np.where(mask.any(axis=1), length - last_from_end, 0)  # (B,) 0: no real key
 
 
 def _run_units(xp, units, work):
@@ -90,6 +105,7 @@ def attention_forward_fused(qkv, bias=None, key_mask=None, dropout_rate=0.0, rng
     out = xp.empty((batch, length, num_heads, head_dim), dtype=qkv.dtype)     # (B, T, NH, D)
     heads_per_block = _head_block(num_heads, length, qkv.itemsize)
     units = _units(xp, batch, num_heads, heads_per_block)
+    scored = _scored_keys(xp, None if maskf is None else mask, length)   # (B,) or None
 
     def prepare(start, stop):                  # bias and scale, once per batch row
         rows = qkv[start:stop]                                 # (b, T, 3, NH, D)
@@ -98,13 +114,22 @@ def attention_forward_fused(qkv, bias=None, key_mask=None, dropout_rate=0.0, rng
         rows[:, :, 0] *= dtype(scale)                          # q = (x Wq + bq) / sqrt(D)
 
     def work(rows, heads):
+        n = length if scored is None else int(scored[rows.start])     # keys scored
+        p_all = probs[rows, heads]                             # (b, h, T, T)
+        if n < length:                                         # past the last real key: 0
+            p_all[..., n:] = 0
+            if dropped is not probs:
+                dropped[rows, heads][..., n:] = 0
+        if n == 0:                                             # no real key: zero output
+            out[rows, :, heads] = 0
+            return
         q = qkv[rows, :, 0, heads].transpose(0, 2, 1, 3)       # (b, h, T, D) views
-        k = qkv[rows, :, 1, heads].transpose(0, 2, 1, 3)
-        v = qkv[rows, :, 2, heads].transpose(0, 2, 1, 3)
-        p = probs[rows, heads]                                 # (b, h, T, T)
+        k = qkv[rows, :n, 1, heads].transpose(0, 2, 1, 3)      # (b, h, n, D)
+        v = qkv[rows, :n, 2, heads].transpose(0, 2, 1, 3)
+        p = p_all[..., :n]                                     # (b, h, T, n)
         xp.matmul(q, k.transpose(0, 1, 3, 2), out=p)           # scores
         if maskf is not None:
-            m = maskf[rows][:, None, None, :]                  # (b, 1, 1, T)
+            m = maskf[rows][:, None, None, :n]                 # (b, 1, 1, n)
             xp.copyto(p, dtype(mask_value), where=m == 0)
         p -= p.max(axis=-1, keepdims=True)                     # softmax, in place
         xp.exp(p, out=p)
@@ -113,13 +138,13 @@ def attention_forward_fused(qkv, bias=None, key_mask=None, dropout_rate=0.0, rng
             p *= m                                             # a fully padded row gives zeros
         pd = p
         if keep_mask is not None:
-            pd = dropped[rows, heads]
-            xp.multiply(p, keep_mask[rows, heads], out=pd)
+            pd = dropped[rows, heads][..., :n]
+            xp.multiply(p, keep_mask[rows, heads][..., :n], out=pd)
             pd *= dtype(keep_scale)
         xp.matmul(pd, v, out=out[rows, :, heads].transpose(0, 2, 1, 3))
     threads.parallel_for(xp, batch, 1, prepare)
     _run_units(xp, units, work)
-    cache = (qkv, probs, dropped, keep_mask, keep_scale, scale, heads_per_block)
+    cache = (qkv, probs, dropped, keep_mask, keep_scale, scale, heads_per_block, scored)
     return out, cache
 
 
@@ -133,7 +158,7 @@ def attention_backward_fused(dout, cache):
         dS = P * (dP - sum(dP * P))  (softmax backward; zero at masked keys since P is)
         dq = dS @ k / sqrt(D)       dk = dS^T @ q       (q already scaled)
     """
-    qkv, probs, dropped, keep_mask, keep_scale, scale, heads_per_block = cache
+    qkv, probs, dropped, keep_mask, keep_scale, scale, heads_per_block, scored = cache
     xp = backend.get_array_module(dout)
     batch, length, _, num_heads, head_dim = qkv.shape
     dtype = qkv.dtype.type
@@ -141,16 +166,21 @@ def attention_backward_fused(dout, cache):
     units = _units(xp, batch, num_heads, heads_per_block)
 
     def work(rows, heads):
+        n = length if scored is None else int(scored[rows.start])     # keys scored
+        dqkv[rows, n:, 1:, heads] = 0                          # unscored keys: no gradient
+        if n == 0:
+            dqkv[rows, :, 0, heads] = 0
+            return
         q = qkv[rows, :, 0, heads].transpose(0, 2, 1, 3)       # (b, h, T, D) views
-        k = qkv[rows, :, 1, heads].transpose(0, 2, 1, 3)
-        v = qkv[rows, :, 2, heads].transpose(0, 2, 1, 3)
+        k = qkv[rows, :n, 1, heads].transpose(0, 2, 1, 3)      # (b, h, n, D)
+        v = qkv[rows, :n, 2, heads].transpose(0, 2, 1, 3)
         do = dout[rows, :, heads].transpose(0, 2, 1, 3)        # (b, h, T, D)
-        p = probs[rows, heads]                                 # (b, h, T, T)
-        xp.matmul(dropped[rows, heads].transpose(0, 1, 3, 2), do,
-                  out=dqkv[rows, :, 2, heads].transpose(0, 2, 1, 3))     # dv
-        dp = xp.matmul(do, v.transpose(0, 1, 3, 2))            # (b, h, T, T)
+        p = probs[rows, heads][..., :n]                        # (b, h, T, n)
+        xp.matmul(dropped[rows, heads][..., :n].transpose(0, 1, 3, 2), do,
+                  out=dqkv[rows, :n, 2, heads].transpose(0, 2, 1, 3))    # dv
+        dp = xp.matmul(do, v.transpose(0, 1, 3, 2))            # (b, h, T, n)
         if keep_mask is not None:
-            dp *= keep_mask[rows, heads]
+            dp *= keep_mask[rows, heads][..., :n]
             dp *= dtype(keep_scale)
         row_dot = xp.einsum("bhij,bhij->bhi", dp, p)[..., None]   # sum(dP * P) per row
         dp -= row_dot
@@ -159,6 +189,6 @@ def attention_backward_fused(dout, cache):
         xp.matmul(dp, k, out=dq)
         dq *= dtype(scale)
         xp.matmul(dp.transpose(0, 1, 3, 2), q,
-                  out=dqkv[rows, :, 1, heads].transpose(0, 2, 1, 3))     # dk
+                  out=dqkv[rows, :n, 1, heads].transpose(0, 2, 1, 3))    # dk
     _run_units(xp, units, work)
     return dqkv
