@@ -72,8 +72,8 @@ class MaskedLMHead(Layer):
         dlogits = self._activation_backward(dy, activation_cache)                 # (B, M, V)
         if self.output_bias.trainable:
             dlogits2 = dlogits.reshape(-1, dlogits.shape[-1])                     # (B*M, V)
-            pooled = fast.enabled() and fast.supports_dtype(dlogits.dtype)
-            self.output_bias.add_grad(fast.column_sum(dlogits2) if pooled
+            on_the_pool = fast.enabled() and fast.supports_dtype(dlogits.dtype)
+            self.output_bias.add_grad(fast.column_sum(dlogits2) if on_the_pool
                                       else dlogits2.sum(axis=0), owned=True)      # (V,)
         dh = self.token_embedding.backward(dlogits, reverse=True)                 # (B, M, H)
         dh = self.intermediate_layer_norm.backward(dh)                            # (B, M, H)
