@@ -26,7 +26,13 @@ def test_fused_attention_matches_the_plain_op(dropout_rate, padding, dtype, tole
                                               heads):
     rng = np.random.default_rng(length + heads)
     qkv, bias, mask, dout = _case(rng, 4, length, heads, 5, dtype)
-    mask = mask if padding else None
+    _assert_fused_matches_plain(qkv, bias, mask if padding else None, dout, dropout_rate,
+                                tolerance)
+
+
+def _assert_fused_matches_plain(qkv, bias, mask, dout, dropout_rate, tolerance):
+    """Output and the three input gradients of the fused op against the plain op (the same
+    dropout draws), in qkv's dtype; returns the fused cache."""
     with_bias = qkv + bias                                    # (B, T, 3, NH, D)
     out, cache = attention_forward(with_bias[:, :, 0], with_bias[:, :, 1], with_bias[:, :, 2],
                                    mask, dropout_rate, np.random.default_rng(7))
@@ -36,8 +42,9 @@ def test_fused_attention_matches_the_plain_op(dropout_rate, padding, dtype, tole
     dqkv = attention_backward_fused(dout, fused_cache)
     for name, a, e in (("out", fused_out, out), ("dq", dqkv[:, :, 0], dq),
                        ("dk", dqkv[:, :, 1], dk), ("dv", dqkv[:, :, 2], dv)):
-        assert a.dtype == dtype, name
+        assert a.dtype == qkv.dtype, name
         np.testing.assert_allclose(a, e, rtol=tolerance, atol=tolerance, err_msg=name)
+    return fused_cache
 
 
 def test_fused_attention_gives_padded_keys_zero_gradient_and_padded_rows_zero_output():
@@ -68,14 +75,5 @@ def test_fused_attention_scores_keys_up_to_the_last_real_one_also_with_holes(dro
                      [0, 0, 0, 0, 0, 0, 0, 0, 1],            # only the last key
                      [1, 1, 1, 1, 1, 1, 1, 1, 1],
                      [0, 1, 0, 0, 0, 0, 0, 0, 0]], "int32")
-    with_bias = qkv + bias
-    out, cache = attention_forward(with_bias[:, :, 0], with_bias[:, :, 1], with_bias[:, :, 2],
-                                   mask, dropout_rate, np.random.default_rng(7))
-    dq, dk, dv = attention_backward(dout, cache)
-    fused_out, fused_cache = attention_forward_fused(qkv.copy(), bias, mask, dropout_rate,
-                                                     np.random.default_rng(7))
-    dqkv = attention_backward_fused(dout, fused_cache)
-    for name, a, e in (("out", fused_out, out), ("dq", dqkv[:, :, 0], dq),
-                       ("dk", dqkv[:, :, 1], dk), ("dv", dqkv[:, :, 2], dv)):
-        np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12, err_msg=name)
+    fused_cache = _assert_fused_matches_plain(qkv, bias, mask, dout, dropout_rate, 1e-12)
     assert np.all(fused_cache[1][0, :, :, 4:] == 0)           # unscored keys: probability 0
